@@ -1,0 +1,1 @@
+"""The ``petrosa`` command."""

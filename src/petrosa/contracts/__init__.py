@@ -1,0 +1,51 @@
+"""Wire models shared by every petrosa service."""
+
+from petrosa.contracts.market import (
+    Coverage,
+    FundingRate,
+    Gap,
+    Interval,
+    Kline,
+    Trade,
+    WriteResult,
+)
+from petrosa.contracts.trading import (
+    ConfigAuditEntry,
+    ConfigValue,
+    ConfigValueIn,
+    DailyPnl,
+    Position,
+    PositionClose,
+    PositionIn,
+    PositionSide,
+    PositionStatus,
+    PositionWriteResult,
+    RealizedPnlIn,
+    RealizedPnlResult,
+    StrategyConfig,
+    StrategyConfigIn,
+)
+
+__all__ = [
+    "ConfigAuditEntry",
+    "ConfigValue",
+    "ConfigValueIn",
+    "Coverage",
+    "DailyPnl",
+    "FundingRate",
+    "Gap",
+    "Interval",
+    "Kline",
+    "Position",
+    "PositionClose",
+    "PositionIn",
+    "PositionSide",
+    "PositionStatus",
+    "PositionWriteResult",
+    "RealizedPnlIn",
+    "RealizedPnlResult",
+    "StrategyConfig",
+    "StrategyConfigIn",
+    "Trade",
+    "WriteResult",
+]

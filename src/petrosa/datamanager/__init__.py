@@ -1,0 +1,1 @@
+"""The Data Manager: the only petrosa component that talks to the databases."""

@@ -1,0 +1,1 @@
+"""HTTP routes of the Data Manager, one module per concern."""

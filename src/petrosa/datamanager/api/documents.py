@@ -1,0 +1,5 @@
+"""Generic document collections (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["documents"])

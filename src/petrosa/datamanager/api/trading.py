@@ -1,0 +1,5 @@
+"""Positions, daily P&L and configuration (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["trading"])

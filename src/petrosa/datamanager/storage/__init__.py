@@ -1,0 +1,1 @@
+"""Storage backends of the Data Manager: one schema on SQLite, MariaDB/MySQL, PostgreSQL."""

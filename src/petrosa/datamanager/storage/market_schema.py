@@ -1,0 +1,51 @@
+"""Tables for market data, keyed by their natural keys."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Column, Double, Index, String, Table
+
+from petrosa.datamanager.storage.metadata import metadata
+
+klines = Table(
+    "klines",
+    metadata,
+    Column("symbol", String(20), primary_key=True),
+    Column("interval", String(3), primary_key=True),
+    Column("open_time", BigInteger, primary_key=True, autoincrement=False),
+    Column("open", Double, nullable=False),
+    Column("high", Double, nullable=False),
+    Column("low", Double, nullable=False),
+    Column("close", Double, nullable=False),
+    Column("volume", Double, nullable=False),
+    Column("close_time", BigInteger, nullable=False),
+    Column("quote_volume", Double, nullable=False),
+    Column("trades", BigInteger, nullable=False),
+    Column("taker_buy_base_volume", Double, nullable=False),
+    Column("taker_buy_quote_volume", Double, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+trades = Table(
+    "trades",
+    metadata,
+    Column("symbol", String(20), primary_key=True),
+    Column("trade_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("price", Double, nullable=False),
+    Column("quantity", Double, nullable=False),
+    Column("time", BigInteger, nullable=False),
+    Column("is_buyer_maker", Boolean, nullable=False),
+    Column("first_trade_id", BigInteger, nullable=True),
+    Column("last_trade_id", BigInteger, nullable=True),
+    Index("ix_trades_symbol_time", "symbol", "time"),
+    sqlite_with_rowid=False,
+)
+
+funding_rates = Table(
+    "funding_rates",
+    metadata,
+    Column("symbol", String(20), primary_key=True),
+    Column("funding_time", BigInteger, primary_key=True, autoincrement=False),
+    Column("funding_rate", Double, nullable=False),
+    Column("mark_price", Double, nullable=True),
+    sqlite_with_rowid=False,
+)

@@ -1,0 +1,41 @@
+"""Shared fixtures. Integration tests run against real servers and a real Data Manager."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.server import RunningServer, start_data_manager
+from tests.support.services import BACKENDS, ThrowawayDatabase, create_database, drop_database
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ThrowawayDatabase]:
+    """A fresh database on each backend: SQLite file, MariaDB, PostgreSQL."""
+    database = create_database(request.param, tmp_path_factory.mktemp(request.param))
+    yield database
+    drop_database(database)
+
+
+@pytest.fixture(scope="session")
+def dm_server(
+    backend_database: ThrowawayDatabase, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    """A real ``petrosa data-manager serve`` process on the backend, over HTTP."""
+    server = start_data_manager(backend_database.url, tmp_path_factory.mktemp("logs"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def dm_url(dm_server: RunningServer) -> str:
+    return dm_server.base_url
+
+
+@pytest.fixture(scope="session")
+def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("service-logs")

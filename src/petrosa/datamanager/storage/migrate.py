@@ -23,12 +23,12 @@ def alembic_config() -> Config:
 
 
 async def upgrade_to_head(db: Database) -> None:
-    """Bring the schema to the newest revision; safe when several replicas start together."""
+    """Bring the schema to the newest revision of every branch; safe when several replicas start together."""
     config = alembic_config()
 
     def run(sync_conn: Any) -> None:
         config.attributes["connection"] = sync_conn
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")
 
     async with db.write_engine.connect() as conn:
         if db.dialect == "postgresql":

@@ -39,12 +39,12 @@ def serve(
         raise _fail(str(error).splitlines()[0]) from None
     bind_host = host or settings.host
     bind_port = port or settings.port
-    if not settings.auth_enabled and not is_loopback(bind_host):
-        if not settings.allow_insecure_bind:
-            raise _fail(
-                f"refusing to serve on {bind_host} without tokens: set DATA_MANAGER_WRITE_TOKENS"
-                " (and DATA_MANAGER_READ_TOKENS), or DATA_MANAGER_ALLOW_INSECURE_BIND=1"
-            )
+    insecure = not settings.auth_enabled and not is_loopback(bind_host)
+    if insecure and not settings.allow_insecure_bind:
+        raise _fail(
+            f"refusing to serve on {bind_host} without tokens: set DATA_MANAGER_WRITE_TOKENS"
+            " (and DATA_MANAGER_READ_TOKENS), or DATA_MANAGER_ALLOW_INSECURE_BIND=1"
+        )
     uvicorn.run(
         create_app(settings),
         host=bind_host,

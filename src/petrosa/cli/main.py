@@ -6,7 +6,9 @@ import typer
 
 from petrosa.cli import data_manager
 
-app = typer.Typer(no_args_is_help=True, help="petrosa crypto-trading platform", add_completion=False)
+app = typer.Typer(
+    no_args_is_help=True, help="petrosa crypto-trading platform", add_completion=False
+)
 app.add_typer(data_manager.app, name="data-manager")
 
 if __name__ == "__main__":

@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 
 from petrosa import __version__
 from petrosa.datamanager.api import documents, health, market, trading
 from petrosa.datamanager.api.errors import install_error_handlers
 from petrosa.datamanager.api.metrics import Metrics, MetricsMiddleware, metrics_endpoint
+from petrosa.datamanager.api.responses import OrjsonResponse
 from petrosa.datamanager.settings import DataManagerSettings
 from petrosa.datamanager.storage.database import Database
 from petrosa.datamanager.storage.migrate import upgrade_to_head
@@ -42,7 +42,7 @@ def create_app(settings: DataManagerSettings | None = None) -> FastAPI:
         title="petrosa Data Manager",
         version=__version__,
         description="The only petrosa service that talks to the databases.",
-        default_response_class=ORJSONResponse,
+        default_response_class=OrjsonResponse,
         lifespan=lifespan,
     )
     app.state.settings = settings

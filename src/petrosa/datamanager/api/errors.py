@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.responses import ORJSONResponse
 
+from petrosa.datamanager.api.responses import OrjsonResponse
 from petrosa.datamanager.errors import DataManagerError, InvalidInput
 from petrosa.datamanager.storage.database import StoreUnavailable
 
@@ -15,20 +15,20 @@ log = logging.getLogger(__name__)
 
 def install_error_handlers(app: FastAPI, *, retry_after_s: int) -> None:
     @app.exception_handler(StoreUnavailable)
-    async def _store_unavailable(_request: Request, error: StoreUnavailable) -> ORJSONResponse:
-        return ORJSONResponse(
+    async def _store_unavailable(_request: Request, error: StoreUnavailable) -> OrjsonResponse:
+        return OrjsonResponse(
             {"detail": f"database unavailable: {error}"},
             status_code=503,
             headers={"Retry-After": str(retry_after_s)},
         )
 
     @app.exception_handler(InvalidInput)
-    async def _invalid(_request: Request, error: InvalidInput) -> ORJSONResponse:
-        return ORJSONResponse(
+    async def _invalid(_request: Request, error: InvalidInput) -> OrjsonResponse:
+        return OrjsonResponse(
             {"detail": [{"loc": error.loc, "msg": error.message, "type": "value_error"}]},
             status_code=422,
         )
 
     @app.exception_handler(DataManagerError)
-    async def _domain(_request: Request, error: DataManagerError) -> ORJSONResponse:
-        return ORJSONResponse({"detail": str(error)}, status_code=error.status_code)
+    async def _domain(_request: Request, error: DataManagerError) -> OrjsonResponse:
+        return OrjsonResponse({"detail": str(error)}, status_code=error.status_code)

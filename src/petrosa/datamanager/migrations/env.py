@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection handed over by petrosa.datamanager.storage.migrate."""
+"""Alembic environment: runs on the connection that storage.migrate hands over."""
 
 from __future__ import annotations
 

@@ -88,7 +88,10 @@ class Database:
                 "server_settings": {"timezone": "UTC"},
             }
         else:
-            connect_args = {"connect_timeout": s.connect_timeout_s, "init_command": "SET time_zone='+00:00'"}
+            connect_args = {
+                "connect_timeout": s.connect_timeout_s,
+                "init_command": "SET time_zone='+00:00'",
+            }
         return create_async_engine(
             self.url,
             pool_size=s.pool_size,

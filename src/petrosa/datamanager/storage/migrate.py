@@ -23,7 +23,10 @@ def alembic_config() -> Config:
 
 
 async def upgrade_to_head(db: Database) -> None:
-    """Bring the schema to the newest revision of every branch; safe when several replicas start together."""
+    """Bring the schema to the newest revision of every branch.
+
+    Safe when several replicas start together: a database lock serializes them.
+    """
     config = alembic_config()
 
     def run(sync_conn: Any) -> None:

@@ -32,7 +32,7 @@ def prepare_upsert(
 ) -> PreparedStatement:
     """INSERT … ON CONFLICT DO UPDATE (SQLite, PostgreSQL) / ON DUPLICATE KEY UPDATE (MySQL)."""
     columns = [*key_columns, *update_columns]
-    values = {name: bindparam(name) for name in columns}
+    values: dict[str, Any] = {name: bindparam(name) for name in columns}
     stmt: Any
     if dialect.name == "mysql":
         stmt = mysql.insert(table).values(values)
@@ -55,7 +55,7 @@ def prepare_insert_if_absent(
     On MySQL this is a no-op ``ON DUPLICATE KEY UPDATE`` rather than ``INSERT IGNORE``,
     which would also turn truncation and other data errors into warnings.
     """
-    values = {name: bindparam(name) for name in columns}
+    values: dict[str, Any] = {name: bindparam(name) for name in columns}
     stmt: Any
     if dialect.name == "mysql":
         stmt = mysql.insert(table).values(values)
@@ -63,8 +63,10 @@ def prepare_insert_if_absent(
         stmt = stmt.on_duplicate_key_update({first_key: table.c[first_key]})
     else:
         module: Any = postgresql if dialect.name == "postgresql" else sqlite
-        stmt = module.insert(table).values(values).on_conflict_do_nothing(
-            index_elements=list(key_columns)
+        stmt = (
+            module.insert(table)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=list(key_columns))
         )
     return _compile(stmt, dialect)
 

@@ -59,7 +59,8 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
             return None
         if isinstance(value, str):
             value = dt.datetime.fromisoformat(value)
-        return value.replace(tzinfo=dt.UTC)
+        moment: dt.datetime = value.replace(tzinfo=dt.UTC)
+        return moment
 
 
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")

@@ -1,0 +1,1 @@
+"""Market data in the Data Manager: klines, trades and funding rates."""

@@ -1,0 +1,143 @@
+"""Coverage of a kline series: first/last/count and the missing runs, computed in SQL.
+
+Fixed intervals use a window function (LEAD) so only the gaps leave the database. The
+calendar month has no fixed length; its series are tiny (12 a year), so their open times
+are compared with the calendar in Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ColumnElement, Integer, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from petrosa.contracts.market import Coverage, Gap, Interval
+from petrosa.datamanager.storage.market_schema import klines
+
+WEEK_PHASE_MS = 4 * 86_400_000
+"""Binance weeks open on Monday; the epoch (1970-01-01) was a Thursday, 4 days later."""
+
+
+def grid_phase(interval: Interval) -> int:
+    return WEEK_PHASE_MS if interval is Interval.W1 else 0
+
+
+def align_up(value: int, step: int, phase: int) -> int:
+    return phase + -(-(value - phase) // step) * step
+
+
+def align_down(value: int, step: int, phase: int) -> int:
+    return phase + ((value - phase) // step) * step
+
+
+async def kline_coverage(
+    conn: AsyncConnection, symbol: str, interval: Interval, start: int | None, end: int | None
+) -> Coverage:
+    where = [klines.c.symbol == symbol, klines.c.interval == interval.value]
+    if start is not None:
+        where.append(klines.c.open_time >= start)
+    if end is not None:
+        where.append(klines.c.open_time < end)
+    summary = await conn.execute(
+        select(func.count(), func.min(klines.c.open_time), func.max(klines.c.open_time)).where(
+            *where
+        )
+    )
+    count, first, last = summary.one()
+    count = int(count)
+    step = interval.milliseconds
+    if step is None:
+        return await _monthly_coverage(conn, symbol, where, start, end, count, first, last)
+    phase = grid_phase(interval) if first is None else int(first) % step
+    gaps: list[Gap] = []
+    lo = None if start is None else align_up(start, step, phase)
+    hi = None if end is None else align_down(end - 1, step, phase)  # last slot inside range
+    if first is None:
+        if lo is not None and hi is not None and lo <= hi:
+            gaps.append(Gap(start=lo, end=hi, missing=(hi - lo) // step + 1))
+        expected = None if lo is None or hi is None else max(0, (hi - lo) // step + 1)
+        return Coverage(
+            symbol=symbol, interval=interval, start=start, end=end,
+            first_open_time=None, last_open_time=None, count=0, expected=expected, gaps=gaps,
+        )  # fmt: skip
+    first, last = int(first), int(last)
+    if lo is not None and lo < first:
+        gaps.append(Gap(start=lo, end=first - step, missing=(first - lo) // step))
+    gaps.extend(await _interior_gaps(conn, where, step))
+    if hi is not None and hi > last:
+        gaps.append(Gap(start=last + step, end=hi, missing=(hi - last) // step))
+    lo = first if lo is None else lo
+    hi = last if hi is None else hi
+    return Coverage(
+        symbol=symbol, interval=interval, start=start, end=end,
+        first_open_time=first, last_open_time=last, count=count,
+        expected=(hi - lo) // step + 1, gaps=gaps,
+    )  # fmt: skip
+
+
+async def _interior_gaps(
+    conn: AsyncConnection, where: list[ColumnElement[bool]], step: int
+) -> list[Gap]:
+    next_open = func.lead(klines.c.open_time).over(order_by=klines.c.open_time)
+    ordered = select(klines.c.open_time.label("t"), next_open.label("n")).where(*where).subquery()
+    query = (
+        select(ordered.c.t, ordered.c.n)
+        .where(ordered.c.n - ordered.c.t > literal(step, Integer))
+        .order_by(ordered.c.t)
+    )
+    return [
+        Gap(start=int(t) + step, end=int(n) - step, missing=(int(n) - int(t)) // step - 1)
+        for t, n in await conn.execute(query)
+    ]
+
+
+def _month_start(ms: int) -> dt.datetime:
+    moment = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
+    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _next_month(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(year=moment.year + moment.month // 12, month=moment.month % 12 + 1)
+
+
+def _ms(moment: dt.datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+async def _monthly_coverage(
+    conn: AsyncConnection,
+    symbol: str,
+    where: list[ColumnElement[bool]],
+    start: int | None,
+    end: int | None,
+    count: int,
+    first: int | None,
+    last: int | None,
+) -> Coverage:
+    present = {int(r[0]) for r in await conn.execute(select(klines.c.open_time).where(*where))}
+    lo = start if start is not None else first
+    hi = (end - 1) if end is not None else last
+    gaps: list[Gap] = []
+    expected = 0
+    if lo is not None and hi is not None:
+        month = _month_start(lo)
+        if _ms(month) < lo:
+            month = _next_month(month)
+        run: list[int] = []
+        while _ms(month) <= hi:
+            expected += 1
+            if _ms(month) in present:
+                if run:
+                    gaps.append(Gap(start=run[0], end=run[-1], missing=len(run)))
+                run = []
+            else:
+                run.append(_ms(month))
+            month = _next_month(month)
+        if run:
+            gaps.append(Gap(start=run[0], end=run[-1], missing=len(run)))
+    return Coverage(
+        symbol=symbol, interval=Interval.MO1, start=start, end=end,
+        first_open_time=first, last_open_time=last, count=count,
+        expected=expected if lo is not None else None, gaps=gaps,
+    )  # fmt: skip

@@ -75,19 +75,22 @@ def test_outage_gives_fast_503_then_recovers_without_restart(
         proxy.set_mode(outage)
 
         status, elapsed, response = _timed(http, "GET", "/health/readiness")
-        assert status == 503 and elapsed < DEADLINE_S, (status, elapsed)
+        assert status == 503
+        assert elapsed < DEADLINE_S
         assert response.json()["status"] == "unavailable"
 
         status, elapsed, response = _timed(
             http, "POST", "/data/klines", content=_klines(600_000, 10)
         )
-        assert status == 503 and elapsed < DEADLINE_S, (status, elapsed, response.text)
+        assert status == 503, response.text
+        assert elapsed < DEADLINE_S
         assert int(response.headers["retry-after"]) >= 1
 
         status, elapsed, _ = _timed(
             http, "GET", "/data/candles", params={"pair": "OUTAGEUSDT", "period": "1m"}
         )
-        assert status == 503 and elapsed < DEADLINE_S
+        assert status == 503
+        assert elapsed < DEADLINE_S
 
         databases = http.get("/health/databases")
         assert databases.status_code == 503

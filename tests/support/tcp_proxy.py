@@ -29,6 +29,7 @@ class FaultyTcpProxy:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._flowing: asyncio.Event | None = None
 
     def start(self) -> FaultyTcpProxy:
         self._thread.start()
@@ -45,11 +46,18 @@ class FaultyTcpProxy:
         self._thread.join(timeout=5)
 
     async def _listen(self) -> None:
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _set_mode(self, mode: Mode) -> None:
         previous, self.mode = self.mode, mode
+        assert self._flowing is not None
+        if mode == "blackhole":
+            self._flowing.clear()
+        else:
+            self._flowing.set()
         if mode == "refuse" or (previous != "forward" and mode == "forward"):
             self._close_all()
 
@@ -81,8 +89,8 @@ class FaultyTcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError, asyncio.IncompleteReadError):
             while data := await reader.read(CHUNK):
-                while self.mode == "blackhole":  # stall: keep the bytes, send nothing
-                    await asyncio.sleep(0.05)
+                assert self._flowing is not None
+                await self._flowing.wait()  # blackhole: keep the bytes, send nothing
                 if self.mode == "refuse" or writer.is_closing():
                     break
                 writer.write(data)

@@ -1,0 +1,277 @@
+"""Market-data calls: klines, trades and funding rates (``/data/...``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, TypeAdapter
+
+from petrosa.client._batch import DEFAULT_CHUNK_ROWS, add_write_results, check_chunk_rows, chunked
+from petrosa.client._core import Requester
+from petrosa.client._json import parse_as
+from petrosa.client._page import Page
+from petrosa.contracts import Coverage, FundingRate, Interval, Kline, Trade, WriteResult
+
+SortOrder = Literal["asc", "desc"]
+TimeBound = int | dt.datetime
+"""Epoch milliseconds, or a timezone-aware datetime."""
+KlineRow = Kline | Sequence[Any] | Mapping[str, Any]
+"""A ``Kline``, Binance's 12-field array, or a mapping with the ``Kline`` fields."""
+
+DEFAULT_PAGE_LIMIT = 500
+"""Rows per read when no limit is given, as on the server."""
+DEFAULT_ITER_PAGE_SIZE = 1_000
+"""Rows per request while iterating (the server allows up to 5,000)."""
+
+KLINES_PATH = "/data/klines"
+CANDLES_PATH = "/data/candles"
+COVERAGE_PATH = "/data/klines/coverage"
+TRADES_PATH = "/data/trades"
+FUNDING_PATH = "/data/funding"
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_ONE_MS = dt.timedelta(milliseconds=1)
+
+M = TypeVar("M")
+
+_KLINES = TypeAdapter(list[Kline])
+_TRADES = TypeAdapter(list[Trade])
+_RATES = TypeAdapter(list[FundingRate])
+_WRITE_RESULT = TypeAdapter(WriteResult)
+_COVERAGE = TypeAdapter(Coverage)
+
+
+class MarketDataMixin(Requester):
+    """Bulk, idempotent writes and cursor-paged reads of market data."""
+
+    async def insert_klines(
+        self,
+        symbol: str,
+        interval: Interval | str,
+        klines: Iterable[KlineRow],
+        *,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    ) -> WriteResult:
+        """Upsert klines by open time, ``chunk_rows`` per request; returns the summed result."""
+        check_chunk_rows(chunk_rows)
+        results = [
+            await self._write(
+                KLINES_PATH, {"symbol": symbol, "interval": str(interval)}, "klines", chunk
+            )
+            for chunk in chunked(klines, chunk_rows, _kline_row)
+        ]
+        return add_write_results(results)
+
+    async def get_candles(
+        self,
+        symbol: str,
+        interval: Interval | str,
+        *,
+        limit: int = DEFAULT_PAGE_LIMIT,
+        start: TimeBound | None = None,
+        end: TimeBound | None = None,
+        order: SortOrder = "desc",
+        cursor: str | None = None,
+    ) -> Page[Kline]:
+        """One page of candles, newest first by default; ``start`` inclusive, ``end`` exclusive."""
+        params = _range_params(start, end, order) | {"pair": symbol, "period": str(interval)}
+        return await self._read_page(CANDLES_PATH, params, limit, cursor, "candles", _KLINES)
+
+    async def iter_candles(
+        self,
+        symbol: str,
+        interval: Interval | str,
+        *,
+        start: TimeBound | None = None,
+        end: TimeBound | None = None,
+        order: SortOrder = "desc",
+        page_size: int = DEFAULT_ITER_PAGE_SIZE,
+    ) -> AsyncIterator[Kline]:
+        """Every candle in the range, fetched page by page following ``next_cursor``."""
+        params = _range_params(start, end, order) | {"pair": symbol, "period": str(interval)}
+        async for page in self._pages(CANDLES_PATH, params, page_size, "candles", _KLINES):
+            for kline in page:
+                yield kline
+
+    async def get_latest_kline(self, symbol: str, interval: Interval | str) -> Kline | None:
+        """The newest stored candle, or None when there is none."""
+        page = await self.get_candles(symbol, interval, limit=1)
+        return page[0] if page else None
+
+    async def get_coverage(
+        self,
+        symbol: str,
+        interval: Interval | str,
+        *,
+        start: TimeBound | None = None,
+        end: TimeBound | None = None,
+    ) -> Coverage:
+        """What is stored in the range (``end`` exclusive) and which runs of candles are missing."""
+        params = {
+            "symbol": symbol,
+            "interval": str(interval),
+            "start": epoch_ms(start),
+            "end": epoch_ms(end),
+        }
+        body = await self._request("GET", COVERAGE_PATH, params=params)
+        return parse_as(_COVERAGE, body, "coverage")
+
+    async def insert_trades(
+        self,
+        symbol: str,
+        trades: Iterable[Trade | Mapping[str, Any]],
+        *,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    ) -> WriteResult:
+        """Upsert trades by trade id, ``chunk_rows`` per request; returns the summed result."""
+        check_chunk_rows(chunk_rows)
+        results = [
+            await self._write(TRADES_PATH, {"symbol": symbol}, "trades", chunk)
+            for chunk in chunked(trades, chunk_rows, _model_row)
+        ]
+        return add_write_results(results)
+
+    async def get_trades(
+        self,
+        symbol: str,
+        *,
+        limit: int = DEFAULT_PAGE_LIMIT,
+        start: TimeBound | None = None,
+        end: TimeBound | None = None,
+        order: SortOrder = "desc",
+        cursor: str | None = None,
+    ) -> Page[Trade]:
+        """One page of trades by time, newest first by default."""
+        params = _range_params(start, end, order) | {"symbol": symbol}
+        return await self._read_page(TRADES_PATH, params, limit, cursor, "trades", _TRADES)
+
+    async def iter_trades(
+        self,
+        symbol: str,
+        *,
+        start: TimeBound | None = None,
+        end: TimeBound | None = None,
+        order: SortOrder = "desc",
+        page_size: int = DEFAULT_ITER_PAGE_SIZE,
+    ) -> AsyncIterator[Trade]:
+        """Every trade in the range, fetched page by page."""
+        params = _range_params(start, end, order) | {"symbol": symbol}
+        async for page in self._pages(TRADES_PATH, params, page_size, "trades", _TRADES):
+            for trade in page:
+                yield trade
+
+    async def insert_funding_rates(
+        self,
+        symbol: str,
+        rates: Iterable[FundingRate | Mapping[str, Any]],
+        *,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    ) -> WriteResult:
+        """Upsert funding rates by funding time; returns the summed result."""
+        check_chunk_rows(chunk_rows)
+        results = [
+            await self._write(FUNDING_PATH, {"symbol": symbol}, "rates", chunk)
+            for chunk in chunked(rates, chunk_rows, _model_row)
+        ]
+        return add_write_results(results)
+
+    async def get_funding_rates(
+        self,
+        symbol: str,
+        *,
+        limit: int = DEFAULT_PAGE_LIMIT,
+        start: TimeBound | None = None,
+        end: TimeBound | None = None,
+        order: SortOrder = "desc",
+        cursor: str | None = None,
+    ) -> Page[FundingRate]:
+        """One page of funding rates by funding time, newest first by default."""
+        params = _range_params(start, end, order) | {"symbol": symbol}
+        return await self._read_page(FUNDING_PATH, params, limit, cursor, "rates", _RATES)
+
+    async def iter_funding_rates(
+        self,
+        symbol: str,
+        *,
+        start: TimeBound | None = None,
+        end: TimeBound | None = None,
+        order: SortOrder = "desc",
+        page_size: int = DEFAULT_ITER_PAGE_SIZE,
+    ) -> AsyncIterator[FundingRate]:
+        """Every funding rate in the range, fetched page by page."""
+        params = _range_params(start, end, order) | {"symbol": symbol}
+        async for page in self._pages(FUNDING_PATH, params, page_size, "rates", _RATES):
+            for rate in page:
+                yield rate
+
+    async def _write(
+        self, path: str, fields: dict[str, str], key: str, rows: list[Any]
+    ) -> WriteResult:
+        body = await self._request("POST", path, json={**fields, key: rows})
+        return parse_as(_WRITE_RESULT, body, "write result")
+
+    async def _read_page(
+        self,
+        path: str,
+        params: dict[str, Any],
+        limit: int,
+        cursor: str | None,
+        key: str,
+        adapter: TypeAdapter[list[M]],
+    ) -> Page[M]:
+        body = await self._request("GET", path, params=params | {"limit": limit, "cursor": cursor})
+        if not isinstance(body, dict):
+            body = {}
+        items = parse_as(adapter, body.get(key), key)
+        next_cursor = body.get("next_cursor")
+        return Page(items, next_cursor if isinstance(next_cursor, str) else None)
+
+    async def _pages(
+        self,
+        path: str,
+        params: dict[str, Any],
+        page_size: int,
+        key: str,
+        adapter: TypeAdapter[list[M]],
+    ) -> AsyncIterator[Page[M]]:
+        cursor: str | None = None
+        while True:
+            page = await self._read_page(path, params, page_size, cursor, key, adapter)
+            yield page
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+
+def epoch_ms(value: TimeBound | None) -> int | None:
+    """Epoch milliseconds from an int (unchanged) or an aware datetime."""
+    if value is None or isinstance(value, int):
+        return value
+    if value.tzinfo is None:
+        raise ValueError("datetimes must be timezone-aware (UTC), got a naive one")
+    return (value - _EPOCH) // _ONE_MS
+
+
+def _range_params(
+    start: TimeBound | None, end: TimeBound | None, order: SortOrder
+) -> dict[str, Any]:
+    return {"start": epoch_ms(start), "end": epoch_ms(end), "order": order}
+
+
+def _kline_row(row: KlineRow) -> Any:
+    """Klines travel as Binance arrays: compact, and what the server parses fastest."""
+    if isinstance(row, Kline):
+        return row.to_binance()
+    if isinstance(row, Mapping) and not isinstance(row, dict):
+        return dict(row)
+    return row
+
+
+def _model_row(row: BaseModel | Mapping[str, Any]) -> Any:
+    if isinstance(row, BaseModel):
+        return row.model_dump()
+    if isinstance(row, Mapping) and not isinstance(row, dict):
+        return dict(row)
+    return row

@@ -105,9 +105,13 @@ class SeriesStore:
             tuple(value if kind == "fixed" else by_key[k][value] for kind, value in positions)
             for k in keys
         ]
-        async with self.db.write() as conn:
+
+        async def upsert(conn: AsyncConnection) -> int:
             existing = await self._count_existing(conn, partition, keys, key_step)
             await conn.exec_driver_sql(statement.sql, params)
+            return existing
+
+        existing = await self.db.transaction(upsert)
         return WriteResult(received=received, inserted=len(keys) - existing, updated=existing)
 
     async def _count_existing(

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, exc, text
 from sqlalchemy.engine import URL
@@ -30,10 +31,31 @@ from petrosa.datamanager.storage.urls import async_url, redacted
 log = logging.getLogger(__name__)
 
 SQLITE_READ_POOL_SIZE = 4
+T = TypeVar("T")
 
 
 class StoreUnavailable(Exception):
     """The database did not answer (down, unreachable, too slow): retry later (HTTP 503)."""
+
+
+class TransactionConflict(StoreUnavailable):
+    """Deadlock or serialization failure: the transaction can simply run again."""
+
+
+DEADLOCK_RETRIES = 5
+_MYSQL_RETRYABLE = {1205, 1213}  # lock wait timeout, deadlock
+_PG_RETRYABLE = {"40001", "40P01"}  # serialization failure, deadlock detected
+
+
+def is_transaction_conflict(error: BaseException) -> bool:
+    original = getattr(error, "orig", None)
+    if original is None:
+        return False
+    code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if code in _PG_RETRYABLE:
+        return True
+    args: tuple[Any, ...] = getattr(original, "args", ())
+    return len(args) > 0 and args[0] in _MYSQL_RETRYABLE
 
 
 @dataclass
@@ -114,6 +136,19 @@ class Database:
         async with self._guarded(), self.write_engine.begin() as conn:
             yield conn
 
+    async def transaction(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run ``work`` in a write transaction, again on deadlock (a few times, with jitter)."""
+        for attempt in range(1, DEADLOCK_RETRIES + 1):
+            try:
+                async with self.write() as conn:
+                    return await work(conn)
+            except TransactionConflict:
+                if attempt == DEADLOCK_RETRIES:
+                    raise
+                log.info("transaction conflict, retrying (attempt %d)", attempt)
+                await asyncio.sleep(random.uniform(0, 0.02 * attempt))
+        raise AssertionError("unreachable")
+
     @asynccontextmanager
     async def _guarded(self) -> AsyncIterator[None]:
         try:
@@ -123,9 +158,11 @@ class Database:
             raise self._unavailable(
                 f"database did not answer within {self.settings.query_timeout_s:g}s"
             ) from None
-        except (exc.OperationalError, exc.InterfaceError) as error:
-            raise self._unavailable(_describe(error)) from error
         except exc.DBAPIError as error:
+            if is_transaction_conflict(error):
+                raise TransactionConflict(_describe(error)) from error
+            if isinstance(error, exc.OperationalError | exc.InterfaceError):
+                raise self._unavailable(_describe(error)) from error
             if error.connection_invalidated:
                 raise self._unavailable(_describe(error)) from error
             raise

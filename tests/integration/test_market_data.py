@@ -233,7 +233,10 @@ async def test_bad_kline_is_422_naming_the_field_and_writes_nothing(
         ({"symbol": "btcusdt", "interval": "5m", "klines": []}, ["body", "symbol"]),
         ({"symbol": "BTC-USDT", "interval": "5m", "klines": []}, ["body", "symbol"]),
         ({"symbol": "BTCUSDT", "interval": "7m", "klines": []}, ["body", "interval"]),
-        ({"symbol": "BTCUSDT", "interval": "5m", "klines": [[1, 2, 3]]}, ["body", "klines", 0]),
+        (
+            {"symbol": "BTCUSDT", "interval": "5m", "klines": [[1, 2, 3]]},
+            ["body", "klines", 0, "low"],
+        ),
         ({"symbol": "BTCUSDT", "interval": "5m", "klines": rows(0, 5_001)}, ["body", "klines"]),
         ({"symbol": "BTCUSDT", "interval": "5m"}, ["body", "klines"]),
         (

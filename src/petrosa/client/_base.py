@@ -198,7 +198,7 @@ class ClientCore(Requester):
                     attempt,
                     self._retry.max_attempts,
                     delay,
-                    error,
+                    error.message,
                 )
                 await self._sleep(delay)
 

@@ -94,7 +94,7 @@ def resolve_base_url(base_url: str | None, environ: Mapping[str, str] = os.envir
 
 
 def resolve_token(token: str | None, environ: Mapping[str, str] = os.environ) -> str | None:
-    """The explicit token, else ``DATA_MANAGER_TOKEN``, else none (auth off)."""
+    """The explicit token, else ``DATA_MANAGER_TOKEN``, else none; ``""`` means none."""
     if token is not None:
-        return token
+        return token or None
     return environ.get(TOKEN_ENV) or None

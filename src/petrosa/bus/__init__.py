@@ -1,0 +1,16 @@
+"""The message bus: NATS in deployments, in-process for the embedded mode, or off."""
+
+from petrosa.bus._base import MessageBus, subject_matches
+from petrosa.bus._factory import BusSettings, bus_from_settings
+from petrosa.bus._inprocess import InProcessBus, NullBus
+from petrosa.bus._nats import NatsBus
+
+__all__ = [
+    "BusSettings",
+    "InProcessBus",
+    "MessageBus",
+    "NatsBus",
+    "NullBus",
+    "bus_from_settings",
+    "subject_matches",
+]

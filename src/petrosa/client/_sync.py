@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from types import TracebackType
+from types import MethodType, TracebackType
 from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar, Unpack, overload
 
 from petrosa.client._breaker import CircuitState
@@ -44,7 +44,7 @@ class _Blocking(Generic[P, R]):
         method = self._method
         client, loop = instance._client, instance._loop
 
-        @functools.wraps(method)
+        @functools.wraps(MethodType(method, client))
         def call(*args: P.args, **kwargs: P.kwargs) -> R:
             return loop.run(method(client, *args, **kwargs))
 
@@ -76,7 +76,7 @@ class _BlockingIterator(Generic[P, R]):
         method = self._method
         client, loop = instance._client, instance._loop
 
-        @functools.wraps(method)
+        @functools.wraps(MethodType(method, client))
         def call(*args: P.args, **kwargs: P.kwargs) -> Iterator[R]:
             return loop.iterate(method(client, *args, **kwargs))
 

@@ -17,6 +17,7 @@ SYMBOL_PATTERN = r"^[A-Z0-9]{2,20}$"
 _SYMBOL_RE = re.compile(SYMBOL_PATTERN)
 
 MINUTE_MS = 60_000
+WEEK_PHASE_MS = 4 * 86_400_000
 
 
 class Interval(StrEnum):
@@ -42,6 +43,28 @@ class Interval(StrEnum):
     def milliseconds(self) -> int | None:
         """Fixed length in ms, or None for the calendar month (variable length)."""
         return _INTERVAL_MS[self]
+
+    @property
+    def phase_ms(self) -> int:
+        """Offset of the candle grid from the epoch: weeks open on Monday, the epoch was a
+        Thursday, so weekly candles sit 4 days off; every other fixed interval sits on it."""
+        return WEEK_PHASE_MS if self is Interval.W1 else 0
+
+    def floor(self, ms: int) -> int:
+        """Open time of the candle containing ``ms`` (fixed-length intervals only)."""
+        step = self._fixed_step()
+        return self.phase_ms + ((ms - self.phase_ms) // step) * step
+
+    def ceil(self, ms: int) -> int:
+        """The first open time at or after ``ms`` (fixed-length intervals only)."""
+        step = self._fixed_step()
+        return self.phase_ms - ((self.phase_ms - ms) // step) * step
+
+    def _fixed_step(self) -> int:
+        step = _INTERVAL_MS[self]
+        if step is None:
+            raise ValueError(f"interval {self.value} has no fixed length")
+        return step
 
 
 _INTERVAL_MS: dict[Interval, int | None] = {

@@ -12,9 +12,10 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.dialects.sqlite.aiosqlite import dialect as aiosqlite_dialect
 
 from petrosa.contracts import Interval
+from petrosa.contracts.market import WEEK_PHASE_MS
 from petrosa.datamanager.errors import InvalidInput
 from petrosa.datamanager.market.cache import CandleCache
-from petrosa.datamanager.market.coverage import WEEK_PHASE_MS, align_down, align_up, grid_phase
+from petrosa.datamanager.market.coverage import align_down, align_up
 from petrosa.datamanager.market.ingest import parse_kline_batch
 from petrosa.datamanager.market.series import decode_cursor, encode_cursor
 from petrosa.datamanager.storage.market_schema import klines
@@ -113,13 +114,17 @@ def test_disabled_cache_stores_nothing() -> None:
 
 
 def test_grid_alignment() -> None:
+    monday_1970_01_05 = 4 * 86_400_000
     step = Interval.H1.milliseconds
     assert step == 3_600_000
     assert align_up(1, step, 0) == step
     assert align_up(step, step, 0) == step
     assert align_down(step - 1, step, 0) == 0
-    assert grid_phase(Interval.W1) == WEEK_PHASE_MS
-    monday_1970_01_05 = 4 * 86_400_000
+    assert Interval.W1.phase_ms == WEEK_PHASE_MS
+    assert Interval.W1.floor(monday_1970_01_05 + 5) == Interval.W1.ceil(5)
+    assert Interval.H1.floor(7_199_999) == 3_600_000
+    assert Interval.H1.ceil(3_600_001) == 7_200_000
+    assert Interval.H1.ceil(3_600_000) == 3_600_000
     week = Interval.W1.milliseconds
     assert week is not None
     assert align_up(1, week, WEEK_PHASE_MS) == monday_1970_01_05

@@ -15,13 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from petrosa.contracts.market import Coverage, Gap, Interval
 from petrosa.datamanager.storage.market_schema import klines
 
-WEEK_PHASE_MS = 4 * 86_400_000
-"""Binance weeks open on Monday; the epoch (1970-01-01) was a Thursday, 4 days later."""
-
-
-def grid_phase(interval: Interval) -> int:
-    return WEEK_PHASE_MS if interval is Interval.W1 else 0
-
 
 def align_up(value: int, step: int, phase: int) -> int:
     return phase + -(-(value - phase) // step) * step
@@ -49,7 +42,7 @@ async def kline_coverage(
     step = interval.milliseconds
     if step is None:
         return await _monthly_coverage(conn, symbol, where, start, end, count, first, last)
-    phase = grid_phase(interval) if first is None else int(first) % step
+    phase = interval.phase_ms if first is None else int(first) % step
     gaps: list[Gap] = []
     lo = None if start is None else align_up(start, step, phase)
     hi = None if end is None else align_down(end - 1, step, phase)  # last slot inside range

@@ -1,0 +1,30 @@
+"""Events on the message bus."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from petrosa.contracts.market import Interval
+
+
+def klines_subject(symbol: str, interval: Interval | str) -> str:
+    """``binance.klines.<SYMBOL>.<interval>``: extraction of that series completed."""
+    return f"binance.klines.{symbol}.{interval}"
+
+
+class ExtractionCompleted(BaseModel):
+    """Published after each symbol+interval (or symbol, for trades and funding) of a job."""
+
+    dataset: str = "klines"
+    symbol: str
+    interval: str | None
+    records_fetched: int
+    records_written: int
+    gaps_found: int = 0
+    gaps_filled: int = 0
+    duration_s: float
+    success: bool
+    error: str | None = None
+    completed_at: AwareDatetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))

@@ -1,0 +1,1 @@
+"""Trading state kept by the Data Manager: positions, daily P&L, configuration with audit."""

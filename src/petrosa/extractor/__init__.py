@@ -1,0 +1,1 @@
+"""Extractor jobs: fill the Data Manager with Binance market data, incrementally."""

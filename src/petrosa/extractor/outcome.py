@@ -1,0 +1,45 @@
+"""The result of extracting one series, and the event it becomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from petrosa.contracts.events import ExtractionCompleted
+
+
+@dataclass
+class SeriesOutcome:
+    dataset: str
+    symbol: str
+    interval: str | None
+    fetched: int = 0
+    written: int = 0
+    gaps_found: int = 0
+    gaps_filled: int = 0
+    duration_s: float = 0.0
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        return self.error is None
+
+    def event(self) -> ExtractionCompleted:
+        return ExtractionCompleted(
+            dataset=self.dataset,
+            symbol=self.symbol,
+            interval=self.interval,
+            records_fetched=self.fetched,
+            records_written=self.written,
+            gaps_found=self.gaps_found,
+            gaps_filled=self.gaps_filled,
+            duration_s=round(self.duration_s, 3),
+            success=self.success,
+            error=self.error,
+        )
+
+
+def one_line(error: BaseException) -> str:
+    """An error as one readable line (no traceback)."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

@@ -1,0 +1,90 @@
+"""Run one job per symbol concurrently, publish each completion, report progress.
+
+The exchange client's shared weight budget is what keeps the parallel symbols polite; the
+semaphore only bounds how many are in flight. Each completion event is awaited on the bus,
+so the job never exits before its events are sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from petrosa.bus import MessageBus
+from petrosa.contracts.events import klines_subject
+from petrosa.extractor.klines import ProgressCallback
+from petrosa.extractor.outcome import SeriesOutcome, one_line
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[ProgressCallback], Awaitable[SeriesOutcome]]
+
+
+class Progress:
+    """Receives progress; the CLI renders it with rich on a terminal or as log lines."""
+
+    def started(self, label: str) -> None: ...
+
+    def advanced(self, label: str, records: int) -> None: ...
+
+    def finished(self, outcome: SeriesOutcome) -> None: ...
+
+
+@dataclass(frozen=True)
+class SymbolJob:
+    symbol: str
+    interval: str | None
+    dataset: str
+    run: Job
+
+    @property
+    def label(self) -> str:
+        return self.symbol if self.interval is None else f"{self.symbol} {self.interval}"
+
+
+def subject_for(outcome: SeriesOutcome) -> str:
+    if outcome.dataset == "klines" and outcome.interval is not None:
+        return klines_subject(outcome.symbol, outcome.interval)
+    return f"binance.{outcome.dataset}.{outcome.symbol}"
+
+
+async def run_jobs(
+    jobs: Sequence[SymbolJob],
+    *,
+    concurrency: int,
+    bus: MessageBus,
+    progress: Progress,
+    publish: bool = True,
+    fatal: tuple[type[BaseException], ...] = (),
+) -> list[SeriesOutcome]:
+    """Every job's outcome, in the order given. An exception in ``fatal`` stops them all."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(job: SymbolJob) -> SeriesOutcome:
+        async with gate:
+            progress.started(job.label)
+            started = time.perf_counter()
+            try:
+                outcome = await job.run(lambda n: progress.advanced(job.label, n))
+            except fatal:
+                raise
+            except Exception as error:  # one symbol's failure must not stop the others
+                outcome = SeriesOutcome(
+                    job.dataset, job.symbol, job.interval, error=one_line(error)
+                )
+                outcome.duration_s = time.perf_counter() - started
+                log.warning("%s failed: %s", job.label, outcome.error)
+            if publish:
+                await bus.publish(subject_for(outcome), outcome.event().model_dump_json().encode())
+            progress.finished(outcome)
+            return outcome
+
+    try:
+        async with asyncio.TaskGroup() as group:  # a fatal error cancels the rest
+            tasks = [group.create_task(one(job)) for job in jobs]
+    except* fatal as errors:
+        raise errors.exceptions[0] from None
+    return [task.result() for task in tasks]

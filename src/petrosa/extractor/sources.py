@@ -1,0 +1,60 @@
+"""What the extractor needs from an exchange and from the Data Manager.
+
+Protocols rather than concrete classes: the jobs run against the real Binance client and
+Data Manager client in production and in integration tests, and against fakes in unit tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
+
+from petrosa.contracts import Coverage, FundingRate, Interval, Kline, Trade, WriteResult
+
+
+class MarketSource(Protocol):
+    async def server_time(self) -> int:
+        """The exchange's clock, epoch ms."""
+        ...
+
+    def iter_klines(
+        self, symbol: str, interval: Interval, start: int, end: int
+    ) -> AsyncIterator[list[Kline]]:
+        """Pages of klines with ``start <= open_time <= end``, ascending."""
+        ...
+
+    def iter_agg_trades(
+        self, symbol: str, *, start: int | None, from_id: int | None, end: int
+    ) -> AsyncIterator[list[Trade]]:
+        """Pages of aggregate trades from ``from_id`` (or ``start``) up to time ``end``."""
+        ...
+
+    def iter_funding_rates(
+        self, symbol: str, start: int, end: int
+    ) -> AsyncIterator[list[FundingRate]]:
+        """Pages of funding rates with ``start <= funding_time <= end``, ascending."""
+        ...
+
+
+class MarketStore(Protocol):
+    """The slice of ``petrosa.client.DataManagerClient`` the jobs use."""
+
+    async def get_latest_kline(self, symbol: str, interval: Interval | str) -> Kline | None: ...
+
+    async def insert_klines(
+        self, symbol: str, interval: Interval | str, klines: Sequence[Kline]
+    ) -> WriteResult: ...
+
+    async def get_coverage(
+        self, symbol: str, interval: Interval | str, *, start: int | None, end: int | None
+    ) -> Coverage: ...
+
+    async def insert_trades(self, symbol: str, trades: Sequence[Trade]) -> WriteResult: ...
+
+    async def get_trades(self, symbol: str, *, limit: int) -> Sequence[Trade]: ...
+
+    async def get_funding_rates(self, symbol: str, *, limit: int) -> Sequence[FundingRate]: ...
+
+    async def insert_funding_rates(
+        self, symbol: str, rates: Sequence[FundingRate]
+    ) -> WriteResult: ...

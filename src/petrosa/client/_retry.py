@@ -52,10 +52,15 @@ def backoff_delay(attempt: int, policy: RetryPolicy, random: RandomUnit) -> floa
 def retry_delay(
     error: DataManagerError, attempt: int, policy: RetryPolicy, random: RandomUnit
 ) -> float:
-    """The wait before the next attempt: the server's ``Retry-After`` when given, else backoff."""
+    """The wait before the next attempt: the jittered backoff, or longer if the server asks.
+
+    ``Retry-After`` is the least the server wants us to wait; a ``Retry-After: 0`` does not
+    turn the retries into a tight loop.
+    """
+    delay = backoff_delay(attempt, policy, random)
     if isinstance(error, HTTPStatusError) and error.retry_after_s is not None:
-        return error.retry_after_s
-    return backoff_delay(attempt, policy, random)
+        return max(delay, error.retry_after_s)
+    return delay
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -148,3 +148,18 @@ class SyncDataManagerClient:
     insert_funding_rates = _Blocking(DataManagerClient.insert_funding_rates)
     get_funding_rates = _Blocking(DataManagerClient.get_funding_rates)
     iter_funding_rates = _BlockingIterator(DataManagerClient.iter_funding_rates)
+
+    # Trading state
+    upsert_position = _Blocking(DataManagerClient.upsert_position)
+    close_position = _Blocking(DataManagerClient.close_position)
+    get_position = _Blocking(DataManagerClient.get_position)
+    list_positions = _Blocking(DataManagerClient.list_positions)
+    get_open_positions = _Blocking(DataManagerClient.get_open_positions)
+    get_daily_pnl = _Blocking(DataManagerClient.get_daily_pnl)
+    update_daily_pnl = _Blocking(DataManagerClient.update_daily_pnl)
+    record_realized_pnl = _Blocking(DataManagerClient.record_realized_pnl)
+    get_app_config = _Blocking(DataManagerClient.get_app_config)
+    set_app_config = _Blocking(DataManagerClient.set_app_config)
+    get_strategy_config = _Blocking(DataManagerClient.get_strategy_config)
+    set_strategy_config = _Blocking(DataManagerClient.set_strategy_config)
+    get_config_audit = _Blocking(DataManagerClient.get_config_audit)

@@ -1,5 +1,15 @@
 """Wire models shared by every petrosa service."""
 
+from petrosa.contracts.documents import (
+    CollectionDeclared,
+    CollectionList,
+    CollectionSummary,
+    DeleteResult,
+    InsertOneResult,
+    InsertResult,
+    QueryResult,
+    UpdateResult,
+)
 from petrosa.contracts.market import (
     Coverage,
     FundingRate,
@@ -27,13 +37,19 @@ from petrosa.contracts.trading import (
 )
 
 __all__ = [
+    "CollectionDeclared",
+    "CollectionList",
+    "CollectionSummary",
     "ConfigAuditEntry",
     "ConfigValue",
     "ConfigValueIn",
     "Coverage",
     "DailyPnl",
+    "DeleteResult",
     "FundingRate",
     "Gap",
+    "InsertOneResult",
+    "InsertResult",
     "Interval",
     "Kline",
     "Position",
@@ -42,10 +58,12 @@ __all__ = [
     "PositionSide",
     "PositionStatus",
     "PositionWriteResult",
+    "QueryResult",
     "RealizedPnlIn",
     "RealizedPnlResult",
     "StrategyConfig",
     "StrategyConfigIn",
     "Trade",
+    "UpdateResult",
     "WriteResult",
 ]

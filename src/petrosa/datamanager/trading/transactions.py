@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import random
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from petrosa.datamanager.storage.database import Database, StoreUnavailable
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 """Tries of a transaction the database aborted to break a deadlock."""
@@ -73,6 +75,7 @@ async def run_write(db: Database, work: Callable[[AsyncConnection], Awaitable[T]
                 raise StoreUnavailable(
                     f"write kept conflicting with concurrent writes ({attempt} attempts)"
                 ) from conflict
+            log.info("write transaction lost a lock conflict (%s), rerunning", conflict)
             await asyncio.sleep(random.uniform(0, RETRY_BASE_DELAY_S * 2**attempt))
 
 

@@ -60,6 +60,9 @@ log = logging.getLogger("petrosa.client")
 USER_AGENT = "petrosa-client"
 BREAKER_FAILURE_STATUSES = frozenset({502, 503, 504})
 """Answers that mean the service is down, not that this request was wrong."""
+MIN_ATTEMPT_S = 0.05
+"""A retry is only sent with at least this much of the time budget left for it; with less,
+it could not complete a round trip and would only turn the last error into a timeout."""
 _SUCCESS_STATUSES = range(200, 300)
 _DETAIL_ITEMS_IN_MESSAGE = 3
 
@@ -211,7 +214,8 @@ class ClientCore(Requester):
         if attempt >= self._retry.max_attempts:
             return None
         delay = retry_delay(error, attempt, self._retry, self._random)
-        if self._clock() - started + delay >= self._retry.total_timeout_s:
+        left_after_wait = self._retry.total_timeout_s - (self._clock() - started + delay)
+        if left_after_wait < MIN_ATTEMPT_S:
             return None
         return delay
 

@@ -1,0 +1,187 @@
+"""``BinanceClient``: Binance's public market data, parsed into petrosa's contracts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
+
+from petrosa.contracts import FundingRate, Interval, Kline, Trade
+from petrosa.exchange.binance._core import BinanceCore
+from petrosa.exchange.binance._errors import BinanceDecodingError
+from petrosa.exchange.binance._markets import Endpoint, Market
+from petrosa.exchange.binance._paging import (
+    iter_agg_trade_pages,
+    iter_funding_pages,
+    iter_kline_pages,
+)
+from petrosa.exchange.binance._time import TimeBound, optional_ms, to_ms
+
+TRADING_STATUS = "TRADING"
+
+Row = TypeVar("Row")
+Model = TypeVar("Model")
+
+
+class BinanceClient(BinanceCore):
+    """Async client of one Binance market's public REST API, under a shared weight budget.
+
+    ::
+
+        async with BinanceClient("futures") as binance:  # BINANCE_FUTURES_API_URL
+            async for page in binance.iter_klines("BTCUSDT", "1m", start, end):
+                ...  # list[Kline], oldest first, every candle once
+
+    One instance holds one connection pool; share it within an event loop. Clients of the
+    same market and URL share one ``WeightBudget`` by default, so many concurrent tasks
+    stay under the limit together. Errors: see ``petrosa.exchange.binance._errors``.
+    """
+
+    async def exchange_info(self) -> dict[str, Any]:
+        """The market's trading rules and symbols (``/exchangeInfo``), as Binance sends it."""
+        body = await self._get(Endpoint.EXCHANGE_INFO, {})
+        if not isinstance(body, dict):
+            raise BinanceDecodingError("exchangeInfo did not answer a JSON object")
+        return body
+
+    async def symbols(self, *, trading_only: bool = True) -> list[str]:
+        """The market's symbols, by default only those with status ``TRADING``."""
+        entries = (await self.exchange_info()).get("symbols")
+        if not isinstance(entries, list):
+            raise BinanceDecodingError("exchangeInfo has no symbols list")
+        return [
+            str(entry["symbol"])
+            for entry in entries
+            if isinstance(entry, dict)
+            and "symbol" in entry
+            and (not trading_only or entry.get("status") == TRADING_STATUS)
+        ]
+
+    async def klines_raw(
+        self,
+        symbol: str,
+        interval: Interval | str,
+        *,
+        start_time: TimeBound | None = None,
+        end_time: TimeBound | None = None,
+        limit: int | None = None,
+    ) -> list[list[Any]]:
+        """Binance's 12-field kline arrays; ``start_time``/``end_time`` filter open times,
+        both inclusive, as on Binance. Without them the most recent klines come back.
+        """
+        params = {
+            "symbol": symbol,
+            "interval": str(interval),
+            "startTime": optional_ms(start_time),
+            "endTime": optional_ms(end_time),
+            "limit": limit,
+        }
+        body = await self._get(Endpoint.KLINES, params, limit=limit)
+        if not isinstance(body, list) or not all(isinstance(row, list) for row in body):
+            raise BinanceDecodingError("klines did not answer a list of arrays")
+        return body
+
+    async def klines(
+        self,
+        symbol: str,
+        interval: Interval | str,
+        *,
+        start_time: TimeBound | None = None,
+        end_time: TimeBound | None = None,
+        limit: int | None = None,
+    ) -> list[Kline]:
+        """Klines as ``Kline`` models (see ``klines_raw`` for the parameters)."""
+        rows = await self.klines_raw(
+            symbol, interval, start_time=start_time, end_time=end_time, limit=limit
+        )
+        klines = _parse(rows, Kline.from_binance, "kline")
+        self.stats.klines += len(klines)
+        return klines
+
+    async def agg_trades(
+        self,
+        symbol: str,
+        *,
+        from_id: int | None = None,
+        start_time: TimeBound | None = None,
+        end_time: TimeBound | None = None,
+        limit: int | None = None,
+    ) -> list[Trade]:
+        """Aggregate trades from ``from_id``, or in a time range (both ends inclusive)."""
+        params = {
+            "symbol": symbol,
+            "fromId": from_id,
+            "startTime": optional_ms(start_time),
+            "endTime": optional_ms(end_time),
+            "limit": limit,
+        }
+        body = await self._get(Endpoint.AGG_TRADES, params, limit=limit)
+        trades = _parse(_objects(body, "aggTrades"), Trade.from_binance_agg, "aggTrade")
+        self.stats.trades += len(trades)
+        return trades
+
+    async def funding_rates(
+        self,
+        symbol: str,
+        *,
+        start_time: TimeBound | None = None,
+        end_time: TimeBound | None = None,
+        limit: int | None = None,
+    ) -> list[FundingRate]:
+        """Funding-rate history (futures only), oldest first; both ends inclusive."""
+        if self.market is not Market.FUTURES:
+            raise ValueError("funding rates exist only on the futures market")
+        params = {
+            "symbol": symbol,
+            "startTime": optional_ms(start_time),
+            "endTime": optional_ms(end_time),
+            "limit": limit,
+        }
+        body = await self._get(Endpoint.FUNDING_RATE, params, limit=limit)
+        rates = _parse(_objects(body, "fundingRate"), FundingRate.from_binance, "funding rate")
+        self.stats.funding_rates += len(rates)
+        return rates
+
+    def iter_klines(
+        self, symbol: str, interval: Interval | str, start: TimeBound, end: TimeBound
+    ) -> AsyncIterator[list[Kline]]:
+        """Pages of the klines opening in ``[start, end)``, each candle exactly once.
+
+        Page sizes are the ones with the most candles per weight (spot 1000, futures 499),
+        shrunk for the last page when fewer candles are left.
+        """
+        return iter_kline_pages(self, symbol, interval, to_ms(start), to_ms(end))
+
+    def iter_agg_trades(
+        self,
+        symbol: str,
+        start: TimeBound | None,
+        end: TimeBound,
+        *,
+        from_id: int | None = None,
+    ) -> AsyncIterator[list[Trade]]:
+        """Pages of the aggregate trades in ``[start, end)``, each trade exactly once.
+
+        With ``from_id`` (e.g. the last stored id + 1) the walk starts at that trade instead
+        of at ``start``, which may then be None.
+        """
+        return iter_agg_trade_pages(self, symbol, optional_ms(start), to_ms(end), from_id=from_id)
+
+    def iter_funding_rates(
+        self, symbol: str, start: TimeBound, end: TimeBound
+    ) -> AsyncIterator[list[FundingRate]]:
+        """Pages of the funding-rate events in ``[start, end)`` (futures only)."""
+        return iter_funding_pages(self, symbol, to_ms(start), to_ms(end))
+
+
+def _objects(body: Any, endpoint: str) -> list[dict[str, Any]]:
+    if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
+        raise BinanceDecodingError(f"{endpoint} did not answer a list of objects")
+    return body
+
+
+def _parse(rows: list[Row], parse: Callable[[Row], Model], what: str) -> list[Model]:
+    """Each row through ``parse``; a malformed row is a ``BinanceDecodingError``."""
+    try:
+        return [parse(row) for row in rows]
+    except (ValueError, KeyError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
+        raise BinanceDecodingError(f"Binance sent an unparseable {what}: {exc}") from exc

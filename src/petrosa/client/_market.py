@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
@@ -55,14 +55,8 @@ class MarketDataMixin(Requester):
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
     ) -> WriteResult:
         """Upsert klines by open time, ``chunk_rows`` per request; returns the summed result."""
-        check_chunk_rows(chunk_rows)
-        results = [
-            await self._write(
-                KLINES_PATH, {"symbol": symbol, "interval": str(interval)}, "klines", chunk
-            )
-            for chunk in chunked(klines, chunk_rows, _kline_row)
-        ]
-        return add_write_results(results)
+        fields = {"symbol": symbol, "interval": str(interval)}
+        return await self._write_all(KLINES_PATH, fields, "klines", klines, _kline_row, chunk_rows)
 
     async def get_candles(
         self,
@@ -126,12 +120,8 @@ class MarketDataMixin(Requester):
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
     ) -> WriteResult:
         """Upsert trades by trade id, ``chunk_rows`` per request; returns the summed result."""
-        check_chunk_rows(chunk_rows)
-        results = [
-            await self._write(TRADES_PATH, {"symbol": symbol}, "trades", chunk)
-            for chunk in chunked(trades, chunk_rows, _model_row)
-        ]
-        return add_write_results(results)
+        fields = {"symbol": symbol}
+        return await self._write_all(TRADES_PATH, fields, "trades", trades, _model_row, chunk_rows)
 
     async def get_trades(
         self,
@@ -170,12 +160,8 @@ class MarketDataMixin(Requester):
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
     ) -> WriteResult:
         """Upsert funding rates by funding time; returns the summed result."""
-        check_chunk_rows(chunk_rows)
-        results = [
-            await self._write(FUNDING_PATH, {"symbol": symbol}, "rates", chunk)
-            for chunk in chunked(rates, chunk_rows, _model_row)
-        ]
-        return add_write_results(results)
+        fields = {"symbol": symbol}
+        return await self._write_all(FUNDING_PATH, fields, "rates", rates, _model_row, chunk_rows)
 
     async def get_funding_rates(
         self,
@@ -206,11 +192,22 @@ class MarketDataMixin(Requester):
             for rate in page:
                 yield rate
 
-    async def _write(
-        self, path: str, fields: dict[str, str], key: str, rows: list[Any]
+    async def _write_all(
+        self,
+        path: str,
+        fields: dict[str, str],
+        key: str,
+        rows: Iterable[Any],
+        convert: Callable[[Any], Any],
+        chunk_rows: int,
     ) -> WriteResult:
-        body = await self._request("POST", path, json={**fields, key: rows})
-        return parse_as(_WRITE_RESULT, body, "write result")
+        """POST the rows in chunks, one after another, and add up the results."""
+        check_chunk_rows(chunk_rows)
+        results = []
+        for chunk in chunked(rows, chunk_rows, convert):
+            body = await self._request("POST", path, json={**fields, key: chunk})
+            results.append(parse_as(_WRITE_RESULT, body, "write result"))
+        return add_write_results(results)
 
     async def _read_page(
         self,

@@ -149,6 +149,16 @@ class SyncDataManagerClient:
     get_funding_rates = _Blocking(DataManagerClient.get_funding_rates)
     iter_funding_rates = _BlockingIterator(DataManagerClient.iter_funding_rates)
 
+    # Generic documents
+    declare_collection = _Blocking(DataManagerClient.declare_collection)
+    list_collections = _Blocking(DataManagerClient.list_collections)
+    insert = _Blocking(DataManagerClient.insert)
+    insert_one = _Blocking(DataManagerClient.insert_one)
+    query = _Blocking(DataManagerClient.query)
+    iter_query = _BlockingIterator(DataManagerClient.iter_query)
+    update_one = _Blocking(DataManagerClient.update_one)
+    delete = _Blocking(DataManagerClient.delete)
+
     # Trading state
     upsert_position = _Blocking(DataManagerClient.upsert_position)
     close_position = _Blocking(DataManagerClient.close_position)

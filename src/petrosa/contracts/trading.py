@@ -46,7 +46,7 @@ def check_money(value: Decimal) -> Decimal:
         raise ValueError("must be a finite number")
     if decimal_places(value) > MONEY_SCALE:
         raise ValueError(f"must have at most {MONEY_SCALE} decimal places")
-    if abs(value) >= MONEY_LIMIT:
+    if value.copy_abs() >= MONEY_LIMIT:  # abs() would round to 28 digits
         raise ValueError(f"must be smaller than 10^{MONEY_INTEGER_DIGITS} in magnitude")
     return value
 
@@ -99,6 +99,8 @@ ConfigKey = Annotated[str, Field(pattern=CONFIG_KEY_PATTERN)]
 Author = Annotated[str, Field(min_length=1, max_length=128)]
 JsonValue = Annotated[Any, AfterValidator(check_json_value)]
 JsonObject = Annotated[dict[str, Any], AfterValidator(check_json_value)]
+Parameters = Annotated[dict[ConfigKey, Any], AfterValidator(check_json_value)]
+"""Strategy parameters by name; each name is a config key, as the audit records it."""
 
 
 class PositionSide(StrEnum):
@@ -245,7 +247,7 @@ class StrategyConfigIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     symbol: Symbol | None = None
-    parameters: JsonObject
+    parameters: Parameters
     changed_by: Author
 
 

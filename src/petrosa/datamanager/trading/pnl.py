@@ -86,7 +86,7 @@ class DailyPnlStore:
             if not await _insert_event(conn, event, day, now):
                 return RealizedPnlResult(recorded=False, daily=await _first_recording(conn, event))
             total = exact_sum(row.total, event.amount)
-            if abs(total) >= MONEY_LIMIT:
+            if total.copy_abs() >= MONEY_LIMIT:
                 raise InvalidInput(
                     ["body", "amount"],
                     f"the total of {day} would reach 10^{MONEY_INTEGER_DIGITS} in magnitude",

@@ -5,7 +5,7 @@ Every domain method ends in ``ClientCore._request``, which runs this loop::
     attempt ─► breaker.acquire ─► HTTP ─► 2xx ─► decoded JSON
        ▲        (open: CircuitOpenError)   │
        │                                   └─► error ─► retryable, attempts and time left?
-       └──── sleep(Retry-After or full-jitter backoff) ◄── yes      no ─► raise it
+       └── sleep(max(full-jitter backoff, Retry-After)) ◄── yes     no ─► raise it
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from petrosa.client._exceptions import (
     error_class_for,
     parse_error_items,
 )
-from petrosa.client._health import READINESS_PATH, UNREACHABLE_STATUS, Readiness
+from petrosa.client._health import ERROR_STATUS, READINESS_PATH, UNREACHABLE_STATUS, Readiness
 from petrosa.client._health import readiness_from_answer as _readiness_from_answer
 from petrosa.client._json import decode_json, encode_json
 from petrosa.client._retry import is_retryable, parse_retry_after, retry_delay
@@ -163,7 +163,7 @@ class ClientCore(Requester):
             body = decode_json(response.content)
         except DataManagerError as error:
             return Readiness(
-                ready=False, status="error", status_code=response.status_code, error=str(error)
+                ready=False, status=ERROR_STATUS, status_code=response.status_code, error=str(error)
             )
         return _readiness_from_answer(response.status_code, body)
 

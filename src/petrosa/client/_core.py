@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 
 class Requester(Protocol):
-    """Implemented by the client core (``_client.py``): retries, breaker, auth, errors."""
+    """Implemented by the client core (``_base.ClientCore``): retries, breaker, auth, errors."""
 
     async def _request(
         self,

@@ -10,6 +10,8 @@ READINESS_PATH = "/health/readiness"
 READY_STATUS = "ready"
 UNREACHABLE_STATUS = "unreachable"
 """``status`` when no HTTP answer came back at all."""
+ERROR_STATUS = "error"
+"""``status`` when the answer could not be understood."""
 
 
 class Readiness(BaseModel):
@@ -19,7 +21,7 @@ class Readiness(BaseModel):
 
     ready: bool
     status: str
-    """``ready`` or ``unavailable`` as the server says, or ``unreachable``."""
+    """``ready`` or ``unavailable`` as the server says, ``unreachable``, or ``error``."""
     status_code: int | None = None
     """The HTTP status, or None when the server could not be reached."""
     stores: dict[str, Any] = Field(default_factory=dict)
@@ -33,11 +35,11 @@ def readiness_from_answer(status_code: int, body: Any) -> Readiness:
     if not isinstance(body, dict):
         return Readiness(
             ready=False,
-            status="error",
+            status=ERROR_STATUS,
             status_code=status_code,
             error="readiness answer is not a JSON object",
         )
-    status = str(body.get("status", "error"))
+    status = str(body.get("status", ERROR_STATUS))
     stores = body.get("stores")
     return Readiness(
         ready=status_code == 200 and status == READY_STATUS,

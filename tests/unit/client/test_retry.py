@@ -112,6 +112,16 @@ async def test_retry_after_is_honoured(make_client: MakeClient, fake_time: FakeT
     assert fake_time.sleeps == [7.0, 2.0]
 
 
+async def test_retry_after_zero_still_backs_off(
+    make_client: MakeClient, fake_time: FakeTime
+) -> None:
+    server = Scripted(unavailable("0"), unavailable("0"), then=200)
+    client = make_client(server, backoff_initial=0.2)
+
+    await client._request("GET", "/thing")
+    assert fake_time.sleeps == pytest.approx([JITTER * 0.2, JITTER * 0.4])
+
+
 async def test_retry_after_beyond_the_time_budget_gives_up_at_once(
     make_client: MakeClient, fake_time: FakeTime
 ) -> None:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from petrosa.contracts.trading import (
@@ -63,43 +64,22 @@ class ConfigStore:
     async def set_app(self, key: str, value: Any, *, changed_by: str) -> ConfigValue:
         """Store the value; an equal value (as JSON) writes nothing and keeps the version."""
         text = canonical_json(value)
-        write_id = new_write_id()
-        now = self._clock()
+        stamp = _Stamp(write_id=new_write_id(), at=self._clock(), by=changed_by)
 
         async def work(conn: AsyncConnection) -> ConfigValue:
-            row = await ensure_and_lock(
-                conn,
-                app_config,
-                {
-                    "config_key": key,
-                    "value_json": text,
-                    "version": 1,
-                    "write_id": write_id,
-                    "updated_at": now,
-                    "updated_by": changed_by,
-                },
+            written = await _write_versioned(
+                conn, app_config, {"config_key": key}, "value_json", text, stamp
             )
-            created = row.write_id == write_id
-            if not created and row.value_json == text:
-                return _config_value(row)
-            version = 1 if created else row.version + 1
-            if not created:
-                await conn.execute(
-                    update(app_config)
-                    .where(app_config.c.config_key == key)
-                    .values(
-                        value_json=text,
-                        version=version,
-                        write_id=write_id,
-                        updated_at=now,
-                        updated_by=changed_by,
-                    )
-                )
-            old = None if created else row.value_json
-            change = AuditChange(key=key, old_json=old, new_json=text)
-            await write_audit(conn, APP_SCOPE, [change], version, changed_by, now)
+            if not written.changed:
+                return _config_value(written.stored)
+            change = AuditChange(key=key, old_json=written.old_json, new_json=text)
+            await write_audit(conn, APP_SCOPE, [change], written.version, stamp.by, stamp.at)
             return ConfigValue(
-                key=key, value=value, version=version, updated_at=now, updated_by=changed_by
+                key=key,
+                value=value,
+                version=written.version,
+                updated_at=stamp.at,
+                updated_by=stamp.by,
             )
 
         return await run_write(self.db, work)
@@ -118,46 +98,18 @@ class ConfigStore:
     ) -> StrategyConfig:
         """Replace the global parameters (symbol None) or the symbol's overrides."""
         text = canonical_json(parameters)
-        stored_symbol = GLOBAL_SYMBOL if symbol is None else symbol
-        write_id = new_write_id()
-        now = self._clock()
+        key = {"strategy_id": strategy_id, "symbol": GLOBAL_SYMBOL if symbol is None else symbol}
+        stamp = _Stamp(write_id=new_write_id(), at=self._clock(), by=changed_by)
 
         async def work(conn: AsyncConnection) -> StrategyConfig:
-            row = await ensure_and_lock(
-                conn,
-                strategy_config,
-                {
-                    "strategy_id": strategy_id,
-                    "symbol": stored_symbol,
-                    "parameters_json": text,
-                    "version": 1,
-                    "write_id": write_id,
-                    "updated_at": now,
-                    "updated_by": changed_by,
-                },
+            written = await _write_versioned(
+                conn, strategy_config, key, "parameters_json", text, stamp
             )
-            created = row.write_id == write_id
-            if created or row.parameters_json != text:
-                old: dict[str, Any] = {} if created else json.loads(row.parameters_json)
-                version = 1 if created else row.version + 1
-                if not created:
-                    await conn.execute(
-                        update(strategy_config)
-                        .where(
-                            strategy_config.c.strategy_id == strategy_id,
-                            strategy_config.c.symbol == stored_symbol,
-                        )
-                        .values(
-                            parameters_json=text,
-                            version=version,
-                            write_id=write_id,
-                            updated_at=now,
-                            updated_by=changed_by,
-                        )
-                    )
+            if written.changed:
+                old = {} if written.old_json is None else json.loads(written.old_json)
                 changes = parameter_changes(old, parameters)
                 scope = strategy_scope(strategy_id, symbol)
-                await write_audit(conn, scope, changes, version, changed_by, now)
+                await write_audit(conn, scope, changes, written.version, stamp.by, stamp.at)
             rows = await _strategy_rows(conn, strategy_id, symbol)
             return _strategy_config(strategy_id, symbol, rows)
 
@@ -176,6 +128,49 @@ class ConfigStore:
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
         return [_audit_entry(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class _Stamp:
+    """Who writes, when, and the write id that tells this write's insert from an old row."""
+
+    write_id: str
+    at: dt.datetime
+    by: str
+
+
+@dataclass(frozen=True)
+class _Written:
+    stored: Row[Any]
+    """The row as it was before this write (for a creation: as inserted)."""
+    changed: bool
+    version: int
+    old_json: str | None
+    """The previous value, None when this write created the row."""
+
+
+async def _write_versioned(
+    conn: AsyncConnection,
+    table: Table,
+    key: dict[str, str],
+    column: str,
+    text: str,
+    stamp: _Stamp,
+) -> _Written:
+    """Put ``text`` in ``column`` of the keyed row, bumping its version only on a change."""
+    stamped = {"write_id": stamp.write_id, "updated_at": stamp.at, "updated_by": stamp.by}
+    row = await ensure_and_lock(conn, table, {**key, column: text, "version": 1, **stamped})
+    if row.write_id == stamp.write_id:
+        return _Written(stored=row, changed=True, version=1, old_json=None)
+    old_json: str = getattr(row, column)
+    if old_json == text:
+        return _Written(stored=row, changed=False, version=row.version, old_json=old_json)
+    version = row.version + 1
+    where = [table.c[name] == value for name, value in key.items()]
+    await conn.execute(
+        update(table).where(*where).values({column: text, "version": version, **stamped})
+    )
+    return _Written(stored=row, changed=True, version=version, old_json=old_json)
 
 
 async def _strategy_rows(

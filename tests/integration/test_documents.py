@@ -181,7 +181,7 @@ async def ids_of(
 
 async def test_write_then_read(client: DataManagerClient) -> None:
     name = unique("roundtrip")
-    documents = [
+    documents: list[dict[str, Any]] = [
         {"_id": "a", "price": 1.5, "tags": ["x", "y"], "meta": {"nested": {"deep": None}}},
         {"text": 'ünïcødé "quoted" \\ back', "big": 9_007_199_254_740_993, "ok": False},
     ]
@@ -265,7 +265,7 @@ async def test_cursor_paging_yields_every_document_exactly_once(
     client: DataManagerClient,
 ) -> None:
     name = unique("paging")
-    documents = [
+    documents: list[dict[str, Any]] = [
         {"_id": f"p{i:03d}", "bucket": i % 5, "score": (i * 37) % 11, "label": f"l{i % 7}"}
         for i in range(230)
     ]
@@ -280,20 +280,26 @@ async def test_cursor_paging_yields_every_document_exactly_once(
         seen = [d["_id"] async for d in client.iter_query(name, sort=sort, page_size=7)]
         assert seen == expected_order(documents, sort), sort
 
+    # Resuming after every kind of value: missing, null, floats, strings, booleans, objects.
+    mixed, mixed_documents = await seeded(client)
+    for sort in [[("v", 1)], [("v", -1)], [("n.k", 1), ("v", -1)], [("n.flag", -1), ("v", 1)]]:
+        seen = [d["_id"] async for d in client.iter_query(mixed, sort=sort, page_size=2)]
+        assert seen == expected_order(mixed_documents, sort), sort
+
     # Stable under inserts: documents added while paging never make an old one repeat or vanish.
     sort = [("bucket", 1), ("score", -1)]
     first = await client.query(name, sort=sort, limit=50)
-    seen = [d["_id"] for d in first]
+    collected: list[str] = [d["_id"] for d in first]
     cursor = first.next_cursor
     extra = 0
     while cursor is not None:
         await client.insert(name, [{"bucket": extra % 5, "score": extra % 11, "new": True}])
         extra += 1
         page = await client.query(name, sort=sort, limit=50, cursor=cursor)
-        seen += [d["_id"] for d in page if not d.get("new")]
+        collected += [d["_id"] for d in page if not d.get("new")]
         cursor = page.next_cursor
-    assert sorted(seen) == sorted(d["_id"] for d in documents)
-    assert len(seen) == len(set(seen))
+    assert sorted(collected) == sorted(d["_id"] for d in documents)
+    assert len(collected) == len(set(collected))
 
     with pytest.raises(ValidationError) as raised:
         await client.query(name, sort=[("score", 1)], cursor=first.next_cursor)
@@ -492,7 +498,7 @@ async def test_bad_input_is_a_422_naming_the_field(
     assert not wrong, "\n".join(wrong)
 
     # Non-finite numbers: JSON has none, but Python's parser accepts NaN and Infinity.
-    for action, text, loc in [
+    for action, text, where in [
         ("insert", '{"documents": [{"x": 1}, {"x": NaN}]}', ["body", "documents", 1, "x"]),
         ("query", '{"filter": {"v": {"$gt": Infinity}}}', ["body", "filter", "v", "$gt"]),
         ("update_one", '{"update": {"$set": {"a": -Infinity}}}', ["body", "update", "$set", "a"]),
@@ -503,7 +509,7 @@ async def test_bad_input_is_a_422_naming_the_field(
             headers={"content-type": "application/json"},
         )
         assert response.status_code == 422, response.text
-        assert response.json()["detail"][0]["loc"] == loc
+        assert response.json()["detail"][0]["loc"] == where
 
     for bad_name in ("Upper", "1st", "with-dash", "x" * 64):
         response = await raw.post(f"/collections/{bad_name}/query", json={})
@@ -545,7 +551,7 @@ async def test_a_rejected_batch_writes_nothing(client: DataManagerClient) -> Non
 async def test_a_20000_document_collection_is_queried_in_sql(client: DataManagerClient) -> None:
     name = unique("big")
     total = 20_000
-    documents = [
+    documents: list[dict[str, Any]] = [
         {"_id": f"b{i:05d}", "price": (i * 7919) % 10_007 / 10, "sym": f"S{i % 50}", "i": i}
         for i in range(total)
     ]

@@ -210,39 +210,20 @@ class DocumentStore:
 
     async def query(self, name: str, query: Query) -> QueryResult:
         """One page of matching documents; ``next_cursor`` resumes after its last one."""
-        sort_fields = [self._sql.field(key.path) for key in query.sort]
-        shown = None
-        if query.projection is not None:
-            shown = [(p, self._sql.field(p)) for p in query.projection if not p.is_id]
-        columns: list[Any] = [documents.c.seq, documents.c.doc_id]
-        if shown is None:
-            columns.append(documents.c.body)
-        else:
-            columns += [field.selected() for _, field in shown]
-        columns += [field.selected() for field in sort_fields]
-        where = self._sql.where(name, query.conditions)
-        if query.after is not None:
-            where = where & self._sql.after(query.sort, query.after)
-        stmt = (
-            select(*columns)
-            .where(where)
-            .order_by(*self._sql.order_by(query.sort))
-            .limit(query.limit + 1)
-        )
+        page = self._sql.page(name, query)
         async with self._db.read() as conn:
-            rows = (await conn.execute(stmt)).all()
+            rows = (await conn.execute(page.statement)).all()
             if not rows and not await _exists(conn, name):
                 raise NotFound(f"no collection named {name!r}")
-        page = rows[: query.limit]
-        documents_out = [_document(row, shown) for row in page]
+        documents_out = [_document(row, page.shown) for row in rows[: query.limit]]
         next_cursor = None
         if len(rows) > query.limit:
-            last = page[-1]
-            sort_values = last[len(columns) - len(sort_fields) :]
+            last = rows[query.limit - 1]
+            sort_values = last[len(last) - len(page.sort_fields) :]
             position = Position(
                 tuple(
                     sort_position(field.decode(raw))
-                    for field, raw in zip(sort_fields, sort_values, strict=True)
+                    for field, raw in zip(page.sort_fields, sort_values, strict=True)
                 ),
                 seq=last[0],
             )

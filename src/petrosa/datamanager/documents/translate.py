@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import groupby
+from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, false, not_, or_, true
+from sqlalchemy import ColumnElement, Select, Table, and_, false, not_, or_, select, true
 from sqlalchemy.sql.functions import coalesce
 
 from petrosa.datamanager.documents.fields import Compare, FieldSql, IdField, JsonField
 from petrosa.datamanager.documents.filters import Condition, Op, Scalar
 from petrosa.datamanager.documents.jsonsql import JsonDialect, SqlExpr, json_dialect
 from petrosa.datamanager.documents.paths import FieldPath
-from petrosa.datamanager.documents.query import Position, SortKey
+from petrosa.datamanager.documents.query import Position, Query, SortKey
 from petrosa.datamanager.documents.values import sort_position
 
 _RANGE: dict[Op, Compare] = {
@@ -22,6 +24,19 @@ _RANGE: dict[Op, Compare] = {
     Op.LT: operator.lt,
     Op.LTE: operator.le,
 }
+
+
+@dataclass(frozen=True)
+class PageStatement:
+    """A page query and how to read its rows.
+
+    Columns: ``seq``, ``doc_id``, then either ``body`` (``shown`` is None) or one column per
+    shown field, then one column per sort field (to build the next cursor).
+    """
+
+    statement: Select[Any]
+    shown: list[tuple[FieldPath, FieldSql]] | None
+    sort_fields: list[FieldSql]
 
 
 class DocumentSql:
@@ -35,6 +50,30 @@ class DocumentSql:
         if path.is_id:
             return IdField(self.table.c.doc_id)
         return JsonField(self._json, path)
+
+    def page(self, collection: str, query: Query) -> PageStatement:
+        """One page of ``query``, plus one row to tell whether another page follows."""
+        t = self.table
+        sort_fields = [self.field(key.path) for key in query.sort]
+        shown = None
+        if query.projection is not None:
+            shown = [(path, self.field(path)) for path in query.projection if not path.is_id]
+        columns: list[Any] = [t.c.seq, t.c.doc_id]
+        if shown is None:
+            columns.append(t.c.body)
+        else:
+            columns += [field.selected() for _, field in shown]
+        columns += [field.selected() for field in sort_fields]
+        where = self.where(collection, query.conditions)
+        if query.after is not None:
+            where = and_(where, self.after(query.sort, query.after))
+        statement = (
+            select(*columns)
+            .where(where)
+            .order_by(*self.order_by(query.sort))
+            .limit(query.limit + 1)
+        )
+        return PageStatement(statement, shown, sort_fields)
 
     def where(self, collection: str, conditions: Sequence[Condition]) -> ColumnElement[bool]:
         """The collection, and every condition (ANDed)."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, exc, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from petrosa.contracts.documents import (
@@ -50,6 +51,8 @@ from petrosa.datamanager.storage.documents_schema import document_collections, d
 _IN_LIST_CHUNK = 1_000
 """Values per ``IN (...)`` when looking up stored ids and keys (SQLite's old limit is 999)."""
 _CREATE_ATTEMPTS = 2
+_ON_CONFLICT_DIALECTS: dict[str, Any] = {"postgresql": postgresql, "sqlite": sqlite}
+"""Dialects whose INSERT can skip conflicting rows and report the ones it inserted."""
 
 
 @dataclass(frozen=True)
@@ -111,14 +114,10 @@ class DocumentStore:
             async with self._db.write() as conn:
                 collection = await self._locked(conn, name)
                 rows = _rows(collection, new_documents)
-                fresh = await self._not_stored(conn, name, _deduplicated(rows))
-                if fresh:
-                    await conn.execute(insert(documents), fresh)
-        return InsertResult(
-            inserted=len(fresh),
-            ids=[row["doc_id"] for row in fresh],
-            duplicates=len(new_documents) - len(fresh),
-        )
+                candidates = _deduplicated(rows)
+                inserted = await self._insert_new(conn, name, candidates)
+        ids = [row["doc_id"] for row in candidates if row["doc_id"] in inserted]
+        return InsertResult(inserted=len(ids), ids=ids, duplicates=len(new_documents) - len(ids))
 
     async def update_one(
         self, name: str, conditions: tuple[Condition, ...], change: Update, *, upsert: bool
@@ -261,6 +260,26 @@ class DocumentStore:
         if collection is None:
             raise NotFound(f"no collection named {name!r}")
         return collection
+
+    async def _insert_new(
+        self, conn: AsyncConnection, name: str, rows: list[dict[str, Any]]
+    ) -> set[str]:
+        """Insert the rows whose ``_id`` and unique key are new; returns their ``_id``s.
+
+        PostgreSQL and SQLite skip stored keys in the INSERT itself (each row probes the
+        unique indexes). MySQL has no INSERT ... RETURNING, so it looks them up first; the
+        collection lock makes that exact.
+        """
+        if not rows:
+            return set()
+        if self._db.dialect in _ON_CONFLICT_DIALECTS:
+            stmt = _ON_CONFLICT_DIALECTS[self._db.dialect].insert(documents)
+            stmt = stmt.on_conflict_do_nothing().returning(documents.c.doc_id)
+            return set((await conn.execute(stmt, rows)).scalars())
+        fresh = await self._not_stored(conn, name, rows)
+        if fresh:
+            await conn.execute(insert(documents), fresh)
+        return {row["doc_id"] for row in fresh}
 
     async def _not_stored(
         self, conn: AsyncConnection, name: str, rows: list[dict[str, Any]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 
 from petrosa.datamanager.api.responses import OrjsonResponse
 from petrosa.datamanager.errors import DataManagerError, InvalidInput
@@ -21,6 +22,15 @@ def install_error_handlers(app: FastAPI, *, retry_after_s: int) -> None:
             status_code=503,
             headers={"Retry-After": str(retry_after_s)},
         )
+
+    @app.exception_handler(RequestValidationError)
+    async def _unprocessable(_request: Request, error: RequestValidationError) -> OrjsonResponse:
+        # Only where and why: echoing the input back could leak it, and NaN is not JSON.
+        detail = [
+            {"loc": list(item["loc"]), "msg": item["msg"], "type": item["type"]}
+            for item in error.errors()
+        ]
+        return OrjsonResponse({"detail": detail}, status_code=422)
 
     @app.exception_handler(InvalidInput)
     async def _invalid(_request: Request, error: InvalidInput) -> OrjsonResponse:

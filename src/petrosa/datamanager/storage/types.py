@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Dialect, Numeric, String, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
+
+_EXACT = Context(prec=40)
+"""Wider than NUMERIC(38,18), so normalizing never rounds a stored value."""
 
 
 class Money(TypeDecorator[Decimal]):
@@ -31,7 +34,8 @@ class Money(TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return Decimal(value).normalize() if not isinstance(value, Decimal) else value.normalize()
+        exact = value if isinstance(value, Decimal) else Decimal(value)
+        return exact.normalize(_EXACT)
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):

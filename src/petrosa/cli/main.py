@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from petrosa.cli import backfill, data_manager
+from petrosa.cli import backfill, data_manager, exchange_sim
 
 app = typer.Typer(
     no_args_is_help=True, help="petrosa crypto-trading platform", add_completion=False
 )
 app.add_typer(data_manager.app, name="data-manager")
 app.add_typer(backfill.app, name="backfill")
+app.add_typer(exchange_sim.app, name="exchange-sim")
 
 if __name__ == "__main__":
     app()

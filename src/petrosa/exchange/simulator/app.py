@@ -1,0 +1,44 @@
+"""Wiring of the exchange simulator: ``create_app(settings)`` gives the ASGI app.
+
+Requests to ``/api/v3`` and ``/fapi/v1`` pass the rate-limit gate (``gate``), then the spot or
+futures routes, which read the synthetic market (``market``) at the clock's "now". Later
+additions (order and account routes, WebSocket streams) plug in as more routers on the same
+``Venue``.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from petrosa import __version__
+from petrosa.exchange.simulator import control, futures, spot
+from petrosa.exchange.simulator.clock import Clock, SimulatedClock
+from petrosa.exchange.simulator.errors import install_error_handler
+from petrosa.exchange.simulator.gate import RateLimitGate
+from petrosa.exchange.simulator.responses import JsonResponse
+from petrosa.exchange.simulator.settings import SimulatorSettings
+from petrosa.exchange.simulator.venue import Venue
+
+
+def create_app(settings: SimulatorSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    """The simulator app; ``clock`` defaults to one built from the settings."""
+    settings = settings or SimulatorSettings()
+    if clock is None:
+        clock = SimulatedClock(settings.clock_start_ms, frozen=settings.clock_frozen)
+    venue = Venue(settings, clock)
+    app = FastAPI(
+        title="petrosa exchange simulator",
+        version=__version__,
+        description="A deterministic synthetic market behind Binance's REST API.",
+        default_response_class=JsonResponse,
+    )
+    app.state.venue = venue
+    app.state.metrics = control.metrics_registry(venue)
+    install_error_handler(app)
+    app.include_router(spot.router)
+    app.include_router(futures.router)
+    app.include_router(control.health)
+    app.include_router(control.sim)
+    app.add_route("/metrics", control.metrics_endpoint, include_in_schema=False)
+    app.add_middleware(RateLimitGate, budgets=venue.budgets)
+    return app

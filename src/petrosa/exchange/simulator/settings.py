@@ -1,0 +1,98 @@
+"""Exchange simulator configuration, read once from ``EXCHANGE_SIM_*`` environment variables
+(the symbol list also from the platform-wide ``DEFAULT_SYMBOLS``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from petrosa.exchange.simulator.instruments import DEFAULT_SYMBOLS
+
+DEFAULT_PORT = 8100
+DEFAULT_SEED = 42
+DEFAULT_HISTORY_START = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+SPOT_WEIGHT_LIMIT = 6_000
+"""Binance spot ``REQUEST_WEIGHT`` per minute."""
+FUTURES_WEIGHT_LIMIT = 2_400
+"""Binance USD-M futures ``REQUEST_WEIGHT`` per minute."""
+FUNDING_RATE_REQUESTS = 500
+"""``/fapi/v1/fundingRate`` requests allowed per 5 minutes (its own limit)."""
+BAN_TOLERANCE = 10
+"""Requests tolerated after a 429 inside the same window before the IP is banned."""
+MIN_BAN_S = 120
+MAX_BAN_S = 3 * 86_400
+"""Binance bans for 2 minutes, doubling for repeat offenders up to 3 days."""
+_SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,20}$")
+
+
+class SimulatorSettings(BaseSettings):
+    """Everything the simulator can be told; see the field docs for the environment names."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="EXCHANGE_SIM_", extra="ignore", populate_by_name=True
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=DEFAULT_PORT, ge=0, le=65_535)
+    seed: int = DEFAULT_SEED
+    """Same seed, same market: candles, trades and funding are pure functions of it."""
+    symbols: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=DEFAULT_SYMBOLS,
+        validation_alias=AliasChoices("EXCHANGE_SIM_SYMBOLS", "DEFAULT_SYMBOLS", "symbols"),
+    )
+    """Listed symbols, comma-separated; unknown names get a derived market."""
+    clock_start: dt.datetime | None = None
+    """Simulated time at start-up (ISO 8601, UTC if no offset); default the real time."""
+    clock_frozen: bool = False
+    """Keep the simulated time at ``clock_start`` instead of letting it run."""
+    history_start: dt.datetime = DEFAULT_HISTORY_START
+    """When every symbol was listed: no candles, trades or funding before it."""
+    spot_weight_limit: int = Field(default=SPOT_WEIGHT_LIMIT, ge=1)
+    futures_weight_limit: int = Field(default=FUTURES_WEIGHT_LIMIT, ge=1)
+    funding_rate_requests: int = Field(default=FUNDING_RATE_REQUESTS, ge=1)
+    ban_tolerance: int = Field(default=BAN_TOLERANCE, ge=0)
+    ban_s: int = Field(default=MIN_BAN_S, ge=1)
+    """First ban's length; each further ban doubles it, up to ``max_ban_s``."""
+    max_ban_s: int = Field(default=MAX_BAN_S, ge=1)
+
+    @field_validator("symbols", mode="before")
+    @classmethod
+    def _split_symbols(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip().upper() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("symbols")
+    @classmethod
+    def _check_symbols(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("at least one symbol must be listed")
+        for symbol in value:
+            if not _SYMBOL_RE.fullmatch(symbol):
+                raise ValueError(f"{symbol!r} is not a symbol like BTCUSDT")
+        return tuple(dict.fromkeys(value))
+
+    @field_validator("clock_start", "history_start")
+    @classmethod
+    def _as_utc(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value
+
+    @property
+    def clock_start_ms(self) -> int | None:
+        """``clock_start`` in epoch ms (None: the real time)."""
+        return None if self.clock_start is None else _epoch_ms(self.clock_start)
+
+    @property
+    def history_start_ms(self) -> int:
+        """``history_start`` in epoch ms."""
+        return _epoch_ms(self.history_start)
+
+
+def _epoch_ms(moment: dt.datetime) -> int:
+    return int(moment.timestamp() * 1_000)

@@ -515,11 +515,16 @@ async def test_bad_input_is_a_422_naming_the_field(
         response = await raw.post(f"/collections/{bad_name}/query", json={})
         assert response.status_code == 422, bad_name
         assert response.json()["detail"][0]["loc"] == ["path", "name"]
-    response = await raw.put(f"/collections/{unique('decl')}", json={"unique_key": ["_id"]})
-    assert (response.status_code, response.json()["detail"][0]["loc"]) == (
-        422,
-        ["body", "unique_key", 0],
-    )
+    for key, where in [
+        (["_id"], ["body", "unique_key", 0]),
+        (["a", "a"], ["body", "unique_key", 1]),
+        ([], ["body", "unique_key"]),
+    ]:
+        response = await raw.put(f"/collections/{unique('decl')}", json={"unique_key": key})
+        assert response.status_code == 422, key
+        assert response.json()["detail"][0]["loc"] == where
+    response = await raw.put(f"/collections/{unique('decl')}")  # no body: no unique key
+    assert (response.status_code, response.json()["created"]) == (200, True)
 
 
 async def test_unknown_collection_is_404(client: DataManagerClient) -> None:

@@ -235,6 +235,10 @@ class DocumentStore:
         self, name: str, unique_key: tuple[FieldPath, ...] | None
     ) -> tuple[Collection, bool]:
         """The collection, created with ``unique_key`` when absent; True when created here."""
+        async with self._db.read() as conn:
+            known = await _load(conn, name, lock=False)
+        if known is not None:
+            return known, False
         t = document_collections
         for _ in range(_CREATE_ATTEMPTS):
             try:

@@ -6,6 +6,7 @@ of that limit::
 
     acquire(w) ──► banned? raise IPBannedError (nothing is sent)
         │          paused after a 429? sleep until the pause ends
+        │          the window's first request still unanswered? wait for its answer
         │          used + in flight + w > capacity? sleep until the next window
         ▼
     reserve w (in flight) ──► send ──► settle: X-MBX-USED-WEIGHT-1M replaces the estimate
@@ -17,6 +18,9 @@ of that limit::
   the current window (it counts every process behind the same IP), plus the weight of
   answers without that header, plus what is in flight. A header from an answer whose
   request was reserved in an earlier window is not applied (it may count the old window).
+* **A probe per window.** In a new window the first request goes out alone; the others
+  wait for its answer, whose header shows what other processes already used. Without it a
+  burst sent blind into a minute another process nearly filled would draw a 429 apiece.
 * **Server-clock windows.** The window is ``floor((server_now - margin) / 60 s)``, where
   ``server_now`` is the local clock plus the offset learnt from ``/time``; the margin
   absorbs the error of that estimate, so a reset is trusted only once it surely happened.
@@ -50,8 +54,6 @@ WEIGHT_WINDOW_S = 60.0
 """Binance's ``REQUEST_WEIGHT`` limiter: a fixed one-minute window."""
 MIN_BAN_S = 120.0
 """Shortest ban Binance hands out; assumed when a 418 says nothing about its length."""
-IN_FLIGHT_POLL_S = 0.1
-"""Re-check interval when only requests still in flight keep a reservation from fitting."""
 _MS_PER_S = 1_000.0
 
 
@@ -96,6 +98,7 @@ class WeightBudget:
         boundary_margin_s: float = DEFAULT_BOUNDARY_MARGIN_S,
         clock: Clock | None = None,
         sleep: Sleep | None = None,
+        probe: bool = True,
         name: str = "weight",
     ) -> None:
         if limit < 1:
@@ -110,6 +113,8 @@ class WeightBudget:
         self.capacity = max(1, math.floor(limit * fraction))
         self.window_s = window_s
         self.name = name
+        self.probe = probe
+        """Whether a window's first request goes out alone (for budgets a header reports)."""
         self.stats = BudgetStats()
         self._margin_s = boundary_margin_s
         self._clock: Clock = time.time if clock is None else clock
@@ -122,7 +127,12 @@ class WeightBudget:
         self._in_flight = 0
         self._paused_until = 0.0
         self._banned_until = 0.0
+        self._answered_window: int | None = None
+        """The last window in which a request of this budget got an answer."""
+        self._probe_window: int | None = None
+        """The last window in which a request went out before any answer of that window."""
         self._locks: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = {}
+        self._events: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
 
     @classmethod
     def for_market(
@@ -157,6 +167,7 @@ class WeightBudget:
             window_s=FUNDING_RATE_WINDOW_S,
             clock=clock,
             sleep=sleep,
+            probe=False,  # no header reports this count: a probe would learn nothing
             name="fundingRate requests",
         )
 
@@ -175,7 +186,9 @@ class WeightBudget:
         """Learn the server clock from a ``/time`` answer bracketed by local clock readings."""
         self._offset_s = server_ms / _MS_PER_S - (sent_at + received_at) / 2
         self._clock_synced = True
-        self._roll(self.server_now())
+        # Relabel the current window without clearing it: the weight counted so far was
+        # really spent just now, whatever the window is called.
+        self._window = self._window_at(self.server_now())
 
     async def sync_clock(self, measure: Callable[[], Awaitable[object]]) -> None:
         """Measure the server clock once; ``measure`` asks ``/time`` and calls
@@ -201,17 +214,22 @@ class WeightBudget:
             raise ValueError("weight must not be negative")
         if weight > self.capacity:
             raise ValueError(f"weight {weight} can never fit the {self.name} budget")
-        waited = 0.0
+        started = self._clock()
         async with self._lock("acquire"):
             while True:
                 now = self.server_now()
                 self._check_ban(now)
                 delay = self._delay_before(weight, now)
-                if delay <= 0:
+                if delay == 0:
                     break
-                await self._sleep(delay)
-                waited += delay
+                if delay is None:
+                    await self._next_answer()
+                else:
+                    await self._sleep(delay)
             self._in_flight += weight
+            if self._answered_window != self._window:
+                self._probe_window = self._window
+            waited = self._clock() - started
             self.stats.reservations += 1
             self.stats.reserved_weight += weight
             if waited > 0:
@@ -229,6 +247,12 @@ class WeightBudget:
         """
         self._in_flight -= reservation.weight
         self._roll(self.server_now())
+        if reservation.window == self._window:
+            if reached_server:
+                self._answered_window = self._window
+            else:
+                self._probe_window = None  # the probe never arrived: the next request probes
+        self._wake()
         if used_weight is not None and reservation.window == self._window:
             # Within a window the server's count only grows: a smaller number is an older
             # answer that arrived after a newer one, so it is ignored.
@@ -250,6 +274,7 @@ class WeightBudget:
         until = self._next_window_start() if retry_after_s is None else now + retry_after_s
         self._paused_until = max(self._paused_until, until)
         self.stats.rate_limited += 1
+        self._wake()
         return self._paused_until - now
 
     def ban(self, ban_s: float | None) -> None:
@@ -257,6 +282,7 @@ class WeightBudget:
         now = self.server_now()
         self._banned_until = max(self._banned_until, now + (MIN_BAN_S if ban_s is None else ban_s))
         self.stats.bans += 1
+        self._wake()
 
     @property
     def banned_for_s(self) -> float:
@@ -272,29 +298,47 @@ class WeightBudget:
         return (self._window + 1) * self.window_s + self._margin_s
 
     def _roll(self, now: float) -> None:
-        """Start counting afresh when the window changed; in-flight weight carries over.
-
-        The window moves back only when a clock sync finds the server behind this host.
-        """
+        """Start counting afresh when a new window began; in-flight weight carries over."""
         window = self._window_at(now)
-        if window != self._window:
+        if window > self._window:
             self._window = window
             self._reported = 0
             self._unreported = 0
 
-    def _delay_before(self, weight: int, now: float) -> float:
-        """Seconds to wait before ``weight`` may be reserved (0: now)."""
+    def _delay_before(self, weight: int, now: float) -> float | None:
+        """Seconds to sleep before ``weight`` may be reserved (0: now); None: wait instead
+        for the next answer, which may change the verdict."""
         self._roll(now)
         if self._paused_until > now:
             return self._paused_until - now
+        if (
+            self.probe
+            and self._probe_window == self._window
+            and self._answered_window != self._window
+        ):
+            # The window's first request is out and its answer will tell what the server
+            # counts (other processes included): wait for it rather than send blind.
+            return None
         counted = self._reported + self._unreported
         if counted + self._in_flight + weight <= self.capacity:
             return 0.0
         if counted + weight <= self.capacity:
             # Only requests still in flight stand in the way; their answers may show they
-            # were counted in an earlier window, so look again soon.
-            return min(IN_FLIGHT_POLL_S, self._next_window_start() - now)
+            # were counted in an earlier window, or by less than feared.
+            return None
         return self._next_window_start() - now
+
+    async def _next_answer(self) -> None:
+        """Wait until a request of this budget settles (one will: it is in flight), or a
+        429 or 418 changes the picture."""
+        changed = self._changed()
+        changed.clear()
+        await changed.wait()
+
+    def _wake(self) -> None:
+        """Let the task waiting for an answer look again."""
+        if self._events is not None:
+            self._events[1].set()
 
     def _check_ban(self, now: float) -> None:
         remaining = self._banned_until - now
@@ -307,13 +351,20 @@ class WeightBudget:
             )
 
     def _lock(self, purpose: str) -> asyncio.Lock:
-        """A lock for the running event loop (asyncio locks cannot cross loops)."""
+        """A lock for the running event loop (asyncio primitives cannot cross loops)."""
         loop = asyncio.get_running_loop()
         held = self._locks.get(purpose)
         if held is None or held[0] is not loop:
             held = (loop, asyncio.Lock())
             self._locks[purpose] = held
         return held[1]
+
+    def _changed(self) -> asyncio.Event:
+        """Set when a request settles or a 429/418 arrives; for the running event loop."""
+        loop = asyncio.get_running_loop()
+        if self._events is None or self._events[0] is not loop:
+            self._events = (loop, asyncio.Event())
+        return self._events[1]
 
 
 _SHARED: dict[tuple[str, str], WeightBudget] = {}

@@ -20,7 +20,8 @@ class ClientStats:
     banned: int = 0
     """418 answers."""
     budget_wait_s: float = 0.0
-    """Seconds spent waiting on the weight budget (windows and 429 pauses)."""
+    """Seconds spent waiting on the weight budget (windows, probes, 429 pauses), summed over
+    concurrent calls: ten calls waiting the same minute add ten minutes."""
     backoff_s: float = 0.0
     """Seconds slept between retries of transport errors and 5xx."""
     klines: int = 0

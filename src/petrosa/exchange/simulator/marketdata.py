@@ -67,21 +67,23 @@ def kline_rows(venue: Venue, profile: MarketProfile, params: Params) -> list[lis
 
 
 def agg_trade_rows(venue: Venue, profile: MarketProfile, params: Params) -> list[dict[str, Any]]:
-    """``GET .../aggTrades``: by ``fromId``, by time (at most an hour), or the newest."""
+    """``GET .../aggTrades``: by ``fromId``, by time (less than an hour; one bound alone
+    means the hour from or up to it), or the newest."""
     symbol = params.symbol()
     first_id = params.integer("fromId")
     start, end = params.integer("startTime"), params.integer("endTime")
     limit = params.limit(default=profile.default_trade_limit, maximum=profile.max_trade_limit)
     assert symbol is not None
     market = venue.market(profile.kind, symbol)
-    if start is not None and end is not None and end - start > tape.LOOKUP_WINDOW_MS:
+    if start is not None and end is not None and end - start >= tape.LOOKUP_WINDOW_MS:
         raise errors.lookup_too_long(LOOKUP_HOURS)
     now = venue.now_ms()
     if first_id is not None:
         trades = tape.from_id(market, first_id, now=now, limit=limit, start=start, end=end)
     elif start is not None or end is not None:
-        lo = start if start is not None else (end or 0) - tape.LOOKUP_WINDOW_MS
-        hi = end if end is not None else lo + tape.LOOKUP_WINDOW_MS
+        widest = tape.LOOKUP_WINDOW_MS - 1
+        lo = start if start is not None else (end or 0) - widest
+        hi = end if end is not None else lo + widest
         trades = tape.between(market, lo, hi, now=now, limit=limit)
     else:
         trades = tape.recent(market, now=now, limit=limit)

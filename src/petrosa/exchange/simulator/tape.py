@@ -16,7 +16,7 @@ from petrosa.exchange.simulator.market import LEVEL_MS, MINUTE_MS, Level, Synthe
 from petrosa.exchange.simulator.trades import AggTrades, minute_trades
 
 LOOKUP_WINDOW_MS = 3_600_000
-"""Binance serves at most one hour of trades per time-ranged request."""
+"""Binance wants ``endTime - startTime`` below one hour in a time-ranged request."""
 CHUNK_MINUTES = 15
 Keep = Callable[[AggTrades], NDArray[np.bool_]]
 

@@ -49,7 +49,7 @@ async def sim() -> AsyncIterator[httpx.AsyncClient]:
             {"symbol": "BTCUSDT", "interval": "1m", "startTime": "9", "endTime": "1"},
             -1023,
         ),
-        ("/api/v3/aggTrades", {"symbol": "BTCUSDT", "startTime": "0", "endTime": "3600001"}, -1127),
+        ("/api/v3/aggTrades", {"symbol": "BTCUSDT", "startTime": "0", "endTime": "3600000"}, -1127),
         ("/fapi/v1/fundingRate", {"symbol": "NOPEUSDT"}, -1121),
         ("/fapi/v1/fundingRate", {"limit": "1001"}, -1130),
         ("/api/v3/exchangeInfo", {"symbol": "NOPEUSDT"}, -1121),

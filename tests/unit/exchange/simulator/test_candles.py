@@ -13,7 +13,7 @@ from petrosa.exchange.simulator.bars import ADDITIVE, Bars
 from petrosa.exchange.simulator.candles import KlineQuery, Klines, klines
 from petrosa.exchange.simulator.grid import CandleGrid
 from petrosa.exchange.simulator.instruments import MarketKind, instrument_for
-from petrosa.exchange.simulator.market import SyntheticMarket
+from petrosa.exchange.simulator.market import Level, SyntheticMarket
 from petrosa.exchange.simulator.trades import minute_trades
 from tests.unit.exchange.simulator.conftest import LISTING_MS, NOW_MS, SEED
 
@@ -104,7 +104,7 @@ def test_nothing_after_now_and_nothing_before_the_listing(btc: SyntheticMarket) 
 def test_the_open_candle_is_the_trades_so_far(btc: SyntheticMarket) -> None:
     minute_open = NOW_MS - NOW_MS % MINUTE_MS
     found = klines(btc, _query(Interval.M1, limit=1), NOW_MS)
-    full = btc.nodes(0, minute_open // MINUTE_MS, minute_open // MINUTE_MS + 1)
+    full = btc.nodes(Level.MINUTE, minute_open // MINUTE_MS, minute_open // MINUTE_MS + 1)
     trades = minute_trades(btc, full)
     done = trades.take(trades.time <= NOW_MS)
     partial = found.bars

@@ -110,6 +110,7 @@ class WeightBudget:
         if not 0 <= boundary_margin_s < window_s:
             raise ValueError("boundary_margin_s must be in [0, window_s)")
         self.limit = limit
+        self.fraction = fraction
         self.capacity = max(1, math.floor(limit * fraction))
         self.window_s = window_s
         self.name = name
@@ -171,6 +172,14 @@ class WeightBudget:
             name="fundingRate requests",
         )
 
+    def adopt_limit(self, limit: int) -> None:
+        """Follow the limit the exchange publishes (``exchangeInfo``), keeping the fraction."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        self.limit = limit
+        self.capacity = max(1, math.floor(limit * self.fraction))
+        self._wake()
+
     # -- the server clock -------------------------------------------------------------
 
     def server_now(self) -> float:
@@ -217,6 +226,8 @@ class WeightBudget:
         started = self._clock()
         async with self._lock("acquire"):
             while True:
+                if weight > self.capacity:  # the limit may have been lowered meanwhile
+                    raise ValueError(f"weight {weight} can never fit the {self.name} budget")
                 now = self.server_now()
                 self._check_ban(now)
                 delay = self._delay_before(weight, now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
@@ -17,6 +18,10 @@ from petrosa.exchange.binance._paging import (
 from petrosa.exchange.binance._time import TimeBound, optional_ms, to_ms
 
 TRADING_STATUS = "TRADING"
+WEIGHT_LIMIT_TYPE = "REQUEST_WEIGHT"
+MINUTE_INTERVAL = "MINUTE"
+
+log = logging.getLogger("petrosa.exchange.binance")
 
 Row = TypeVar("Row")
 Model = TypeVar("Model")
@@ -37,10 +42,19 @@ class BinanceClient(BinanceCore):
     """
 
     async def exchange_info(self) -> dict[str, Any]:
-        """The market's trading rules and symbols (``/exchangeInfo``), as Binance sends it."""
+        """The market's trading rules and symbols (``/exchangeInfo``), as Binance sends it.
+
+        The per-minute ``REQUEST_WEIGHT`` limit it publishes becomes the budget's limit, so
+        a job that starts with ``exchange_info()`` or ``symbols()`` follows the exchange's
+        real limit (a simulator's, a changed one) rather than the documented default.
+        """
         body = await self._get(Endpoint.EXCHANGE_INFO, {})
         if not isinstance(body, dict):
             raise BinanceDecodingError("exchangeInfo did not answer a JSON object")
+        limit = minute_weight_limit(body)
+        if limit is not None and limit != self.budget.limit:
+            log.info("%s: the exchange publishes a limit of %d/min", self.budget.name, limit)
+            self.budget.adopt_limit(limit)
         return body
 
     async def symbols(self, *, trading_only: bool = True) -> list[str]:
@@ -171,6 +185,24 @@ class BinanceClient(BinanceCore):
     ) -> AsyncIterator[list[FundingRate]]:
         """Pages of the funding-rate events in ``[start, end)`` (futures only)."""
         return iter_funding_pages(self, symbol, to_ms(start), to_ms(end))
+
+
+def minute_weight_limit(exchange_info: dict[str, Any]) -> int | None:
+    """The ``REQUEST_WEIGHT`` limit per one minute in an exchangeInfo body, if it has one."""
+    limits = exchange_info.get("rateLimits")
+    if not isinstance(limits, list):
+        return None
+    for entry in limits:
+        if (
+            isinstance(entry, dict)
+            and entry.get("rateLimitType") == WEIGHT_LIMIT_TYPE
+            and entry.get("interval") == MINUTE_INTERVAL
+            and entry.get("intervalNum") == 1
+            and isinstance(entry.get("limit"), int)
+            and entry["limit"] > 0
+        ):
+            return int(entry["limit"])
+    return None
 
 
 def _objects(body: Any, endpoint: str) -> list[dict[str, Any]]:

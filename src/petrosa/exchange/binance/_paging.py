@@ -79,7 +79,9 @@ async def iter_kline_pages(
             yield fresh
         if len(page) < limit:
             return  # Binance had no more klines up to end_time
-        cursor = max(cursor, page[-1].open_time) + 1
+        # Candles open on the interval's grid, so the next one opens a whole step later
+        # (a month's length varies: just after the last one).
+        cursor = max(cursor, page[-1].open_time + (1 if step is None else step))
 
 
 async def iter_agg_trade_pages(

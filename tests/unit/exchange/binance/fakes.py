@@ -203,7 +203,12 @@ class FakeBinance:
     def _exchange_info(self) -> dict[str, Any]:
         rows = [{"symbol": symbol, "status": "TRADING"} for symbol in self.symbols]
         rows.append({"symbol": "OLDUSDT", "status": "BREAK"})
-        return {"timezone": "UTC", "serverTime": self.now_ms, "symbols": rows}
+        limits = [
+            {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
+             "limit": self.weight_limit},
+            {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
+        ]  # fmt: skip
+        return {"timezone": "UTC", "serverTime": self.now_ms, "rateLimits": limits, "symbols": rows}
 
     def _klines(self, params: dict[str, str]) -> tuple[int, Any]:
         step = INTERVALS_MS.get(params.get("interval", ""))

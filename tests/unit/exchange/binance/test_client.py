@@ -107,6 +107,16 @@ async def test_symbols_lists_trading_symbols(make_client: MakeClient, spot: Fake
     assert (await client.exchange_info())["timezone"] == "UTC"
 
 
+async def test_exchange_info_sets_the_budget_to_the_published_limit(
+    make_client: MakeClient, fake_time: FakeTime
+) -> None:
+    fake = FakeBinance(fake_time, market="spot", weight_limit=100)
+    client = make_client(fake)
+    assert client.budget.capacity == 5_400
+    await client.symbols()
+    assert (client.budget.limit, client.budget.capacity) == (100, 90)
+
+
 @pytest.mark.parametrize("limit", [50, 99, 100, 499, 500, 1000, 1001, 1500, None])
 async def test_futures_kline_weight_matches_the_server(
     make_client: MakeClient, futures: FakeBinance, limit: int | None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 
@@ -71,7 +72,7 @@ async def test_pages_never_overlap_and_stay_in_range(
     assert times == sorted(times)
     assert times[0] == start + 30_000
     assert all(start <= t < end for t in times)
-    for earlier, later in zip(pages, pages[1:], strict=False):
+    for earlier, later in itertools.pairwise(pages):
         assert earlier[-1].open_time < later[0].open_time
 
 

@@ -5,30 +5,18 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from petrosa.exchange.simulator.exchange_info import futures_exchange_info
+from petrosa.exchange.simulator.general import add_general_routes
 from petrosa.exchange.simulator.marketdata import agg_trade_rows, funding_rows, kline_rows
 from petrosa.exchange.simulator.params import query
 from petrosa.exchange.simulator.responses import JsonResponse
 from petrosa.exchange.simulator.venue import FUTURES, venue_of
 
 router = APIRouter(prefix=FUTURES.prefix, tags=["futures"])
+add_general_routes(router)
 
 KLINE_PARAMS = ("symbol", "interval", "startTime", "endTime", "limit")
 AGG_TRADE_PARAMS = ("symbol", "fromId", "startTime", "endTime", "limit")
 FUNDING_PARAMS = ("symbol", "startTime", "endTime", "limit")
-
-
-@router.get("/ping")
-async def ping(request: Request) -> JsonResponse:
-    """Connectivity check: ``{}``."""
-    query(request)
-    return JsonResponse({})
-
-
-@router.get("/time")
-async def server_time(request: Request) -> JsonResponse:
-    """``{"serverTime": ms}``: the simulated clock."""
-    query(request)
-    return JsonResponse({"serverTime": venue_of(request).now_ms()})
 
 
 @router.get("/exchangeInfo")

@@ -66,7 +66,7 @@ SESSION_AMPLITUDE = 0.3
 """Intraday seasonality of activity: busiest around 15:00 UTC."""
 ACTIVITY_SPREAD = 0.25
 MOVE_ACTIVITY = 8.0
-"""Busier days move more: activity x (1 + coupling x |day return|)."""
+"""Days that move more trade more: activity x (1 + coupling x |day return|)."""
 BUY_SHARE_SLOPE = 1.5
 BUY_SHARE_NOISE = 0.02
 BUY_SHARE_RANGE = (0.35, 0.65)
@@ -94,19 +94,7 @@ class SyntheticMarket:
         self.tick = 10.0**-self.contract.price_decimals
         self.lot = 10.0**-self.contract.qty_decimals
         symbol = instrument.symbol
-        self._price_keys = {
-            name: stream_key(seed, symbol, "price", name)
-            for name in ("close", *[f"{lv.name}:{part}" for lv in Level for part in _PRICE_PARTS])
-        }
-        self._activity_keys = {
-            name: stream_key(seed, symbol, market.value, name)
-            for name in (
-                "day:activity",
-                "day:buy",
-                *[f"day:{column}" for column in ADDITIVE[2:6]],
-                *[f"{lv.name}:{part}" for lv in Level for part in ("activity", *ADDITIVE[:6])],
-            )
-        }
+        self._keys: dict[tuple[str, ...], int] = {}
         phases = [stream_key(seed, symbol, "trend", str(i)) for i in range(len(TREND_PERIODS_DAYS))]
         self._phases = np.array([2 * np.pi * (p / 2.0**64) for p in phases])
         hours = np.arange(FANOUT[Level.DAY], dtype=np.float64)
@@ -127,10 +115,16 @@ class SyntheticMarket:
 
     def stream(self, name: str) -> int:
         """Key of a named stream of draws about this market's activity (e.g. trades)."""
-        key = self._activity_keys.get(name)
+        return self._key(self.market.value, name)
+
+    def _price_stream(self, name: str) -> int:
+        """Key of a stream of price draws: shared by the spot and futures markets."""
+        return self._key("price", name)
+
+    def _key(self, *labels: str) -> int:
+        key = self._keys.get(labels)
         if key is None:
-            key = stream_key(self.seed, self.instrument.symbol, self.market.value, name)
-            self._activity_keys[name] = key
+            key = self._keys[labels] = stream_key(self.seed, self.instrument.symbol, *labels)
         return key
 
     def nodes(self, level: Level, first: int, stop: int) -> Bars:
@@ -168,19 +162,18 @@ class SyntheticMarket:
         amplitudes = np.array(TREND_AMPLITUDES) * self.instrument.daily_volatility
         waves = np.sin(2 * np.pi * t_days[:, None] / periods + self._phases) * amplitudes
         volatility = self.instrument.daily_volatility
-        noise = CLOSE_NOISE * volatility * normal(self._price_keys["close"], days)
+        noise = CLOSE_NOISE * volatility * normal(self._price_stream("close"), days)
         price = self.instrument.base_price * np.exp(waves.sum(axis=1) + noise)
         ticks: Ints = np.maximum(np.rint(price / self.tick).astype(np.int64), 1)
         return ticks
 
     def _day_counts(self, days: Ints, open_: Ints, close: Ints) -> dict[str, Ints]:
         """Per-day totals of the count and lot columns (from open and close alone)."""
-        keys = self._activity_keys
         move = (close - open_) / open_
-        activity = np.exp(ACTIVITY_SPREAD * normal(keys["day:activity"], days))
+        activity = np.exp(ACTIVITY_SPREAD * normal(self.stream("day:activity"), days))
         aggs = self.contract.daily_agg_trades * activity * (1 + MOVE_ACTIVITY * np.abs(move))
         low, high = BUY_SHARE_RANGE
-        tilt = BUY_SHARE_SLOPE * move + BUY_SHARE_NOISE * normal(keys["day:buy"], days)
+        tilt = BUY_SHARE_SLOPE * move + BUY_SHARE_NOISE * normal(self.stream("day:buy"), days)
         share = np.clip(0.5 + tilt, low, high)
         floor = MIN_AGGS_PER_SIDE_PER_MINUTE * _minutes(Level.DAY)
         counts = {
@@ -189,11 +182,11 @@ class SyntheticMarket:
         }
         for side in ("buy", "sell"):
             extra = counts[f"aggs_{side}"] * (TRADES_PER_AGG - 1)
-            extra = extra * np.exp(COUNT_JITTER * normal(keys[f"day:extra_{side}"], days))
+            extra = extra * np.exp(COUNT_JITTER * normal(self.stream(f"day:extra_{side}"), days))
             counts[f"extra_{side}"] = np.rint(extra).astype(np.int64)
             trades = counts[f"aggs_{side}"] + counts[f"extra_{side}"]
             lots = trades * (self._lots_per_trade - 1)
-            lots = lots * np.exp(LOTS_JITTER * normal(keys[f"day:lots_{side}"], days))
+            lots = lots * np.exp(LOTS_JITTER * normal(self.stream(f"day:lots_{side}"), days))
             counts[f"lots_{side}"] = np.rint(lots).astype(np.int64)
         return counts
 
@@ -258,17 +251,16 @@ class SyntheticMarket:
 
     def _draws(self, level: Level, index: Ints, *, with_activity: bool = True) -> ChildDraws:
         """Draws for children with ``index`` at ``level``; prices only unless ``with_activity``."""
-        price, activity = self._price_keys, self._activity_keys
         name = level.name
         if with_activity:
-            busy = normal(activity[f"{name}:activity"], index)
-            columns = {c: normal(activity[f"{name}:{c}"], index) for c in ADDITIVE[:6]}
+            busy = normal(self.stream(f"{name}:activity"), index)
+            columns = {c: normal(self.stream(f"{name}:{c}"), index) for c in ADDITIVE[:6]}
         else:
             busy, columns = np.zeros(index.shape), {}
         return ChildDraws(
-            bridge=normal(price[f"{name}:bridge"], index),
-            up=normal(price[f"{name}:up"], index),
-            down=normal(price[f"{name}:down"], index),
+            bridge=normal(self._price_stream(f"{name}:bridge"), index),
+            up=normal(self._price_stream(f"{name}:up"), index),
+            down=normal(self._price_stream(f"{name}:down"), index),
             activity=busy,
             columns=columns,
         )
@@ -291,6 +283,3 @@ class SyntheticMarket:
         self._agg_origin = np.concatenate([[0], np.cumsum(aggs)]).astype(np.int64)
         self._trade_origin = np.concatenate([[0], np.cumsum(trades)]).astype(np.int64)
         self._id_cache_stop = stop
-
-
-_PRICE_PARTS = ("bridge", "up", "down")

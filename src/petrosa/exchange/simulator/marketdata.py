@@ -34,7 +34,7 @@ def kline_rows(venue: Venue, profile: MarketProfile, params: Params) -> list[lis
     symbol = params.symbol()
     interval_text = params.text("interval", required=True)
     start, end = params.integer("startTime"), params.integer("endTime")
-    time_zone = params.text("timeZone") if "timeZone" in params else None
+    time_zone = params.text("timeZone")
     limit = params.limit(default=profile.default_kline_limit, maximum=profile.max_kline_limit)
     assert symbol is not None
     assert interval_text is not None

@@ -33,9 +33,6 @@ class Params:
             raise errors.unread(read, len(names))
         self._values = dict(pairs)
 
-    def __contains__(self, name: str) -> bool:
-        return name in self._values
-
     def text(self, name: str, *, required: bool = False) -> str | None:
         """The raw value; None when absent (mandatory ones fail with -1102)."""
         value = self._values.get(name)

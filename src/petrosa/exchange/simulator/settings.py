@@ -50,7 +50,8 @@ class SimulatorSettings(BaseSettings):
     clock_frozen: bool = False
     """Keep the simulated time at ``clock_start`` instead of letting it run."""
     history_start: dt.datetime = DEFAULT_HISTORY_START
-    """When every symbol was listed: no candles, trades or funding before it."""
+    """When every symbol was listed (rounded up to a whole UTC day): no candles, trades or
+    funding before it."""
     spot_weight_limit: int = Field(default=SPOT_WEIGHT_LIMIT, ge=1)
     futures_weight_limit: int = Field(default=FUTURES_WEIGHT_LIMIT, ge=1)
     funding_rate_requests: int = Field(default=FUNDING_RATE_REQUESTS, ge=1)

@@ -7,30 +7,18 @@ from fastapi import APIRouter, Request
 
 from petrosa.exchange.simulator import errors
 from petrosa.exchange.simulator.exchange_info import spot_exchange_info
+from petrosa.exchange.simulator.general import add_general_routes
 from petrosa.exchange.simulator.marketdata import agg_trade_rows, kline_rows
 from petrosa.exchange.simulator.params import Params, query
 from petrosa.exchange.simulator.responses import JsonResponse
 from petrosa.exchange.simulator.venue import SPOT, Venue, venue_of
 
 router = APIRouter(prefix=SPOT.prefix, tags=["spot"])
+add_general_routes(router)
 
 KLINE_PARAMS = ("symbol", "interval", "startTime", "endTime", "timeZone", "limit")
 AGG_TRADE_PARAMS = ("symbol", "fromId", "startTime", "endTime", "limit")
 EXCHANGE_INFO_PARAMS = ("symbol", "symbols", "permissions", "showPermissionSets", "symbolStatus")
-
-
-@router.get("/ping")
-async def ping(request: Request) -> JsonResponse:
-    """Connectivity check: ``{}``."""
-    query(request)
-    return JsonResponse({})
-
-
-@router.get("/time")
-async def server_time(request: Request) -> JsonResponse:
-    """``{"serverTime": ms}``: the simulated clock."""
-    query(request)
-    return JsonResponse({"serverTime": venue_of(request).now_ms()})
 
 
 def _symbol_list(params: Params, venue: Venue) -> list[str]:

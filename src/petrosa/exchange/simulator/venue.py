@@ -20,6 +20,7 @@ from petrosa.exchange.simulator.weights import (
 )
 
 _MS_PER_S = 1_000
+DAY_MS = 86_400_000
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,8 @@ class Venue:
     def __init__(self, settings: SimulatorSettings, clock: Clock) -> None:
         self.settings = settings
         self.clock = clock
-        self.listing_ms = settings.history_start_ms
+        self.listing_ms = -(-settings.history_start_ms // DAY_MS) * DAY_MS
+        """Every symbol's listing: ``history_start`` rounded up to a whole UTC day."""
         self.instruments: dict[str, Instrument] = {s: instrument_for(s) for s in settings.symbols}
         self._markets: dict[tuple[MarketKind, str], SyntheticMarket] = {}
         policy = BanPolicy(

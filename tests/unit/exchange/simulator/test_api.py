@@ -169,3 +169,17 @@ async def test_time_and_used_weight(sim: httpx.AsyncClient) -> None:
     assert stats["markets"]["spot"]["weight_used_1m"] == 4
     assert stats["markets"]["futures"]["requests"] == 1
     assert "x-mbx-used-weight-1m" not in (await sim.get("/health/liveness")).headers
+
+
+async def test_listing_is_rounded_up_to_a_whole_day() -> None:
+    settings = SimulatorSettings(symbols=("BTCUSDT",), history_start="2024-03-05T07:00:00Z")
+    app = create_app(settings, clock=ManualClock(NOW_MS))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://sim") as client:
+        funding = await client.get("/fapi/v1/fundingRate", params={"startTime": "0"})
+        days = await client.get(
+            SPOT_KLINES, params={"symbol": "BTCUSDT", "interval": "1d", "startTime": "0"}
+        )
+    listing = 1_709_683_200_000  # 2024-03-06T00:00:00Z
+    assert funding.json()[0]["fundingTime"] == listing
+    assert days.json()[0][0] == listing

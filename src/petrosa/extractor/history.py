@@ -29,10 +29,10 @@ async def extract_trades(
     latest = await store.get_trades(symbol, limit=1)
     from_id = latest[0].trade_id + 1 if latest and latest[0].time >= start else None
     pages = source.iter_agg_trades(
-        symbol, start=None if from_id is not None else start, from_id=from_id, end=end
+        symbol, None if from_id is not None else start, end, from_id=from_id
     )
     async for page in pages:
-        trades = [t for t in page if t.time <= end]
+        trades = [t for t in page if t.time < end]
         outcome.fetched += len(trades)
         if on_fetched is not None:
             on_fetched(len(trades))
@@ -58,9 +58,9 @@ async def extract_funding(
     latest = await store.get_funding_rates(symbol, limit=1)
     if latest and latest[0].funding_time >= start:
         start = latest[0].funding_time + 1
-    if start <= end:
+    if start < end:
         async for page in source.iter_funding_rates(symbol, start, end):
-            rates = [r for r in page if start <= r.funding_time <= end]
+            rates = [r for r in page if start <= r.funding_time < end]
             outcome.fetched += len(rates)
             if on_fetched is not None:
                 on_fetched(len(rates))

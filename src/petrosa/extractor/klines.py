@@ -48,8 +48,8 @@ async def extract_klines(
     step = interval.milliseconds
     assert step is not None  # the command refuses calendar months
 
-    async def copy(first: int, last: int) -> None:
-        async for page in source.iter_klines(symbol, interval, first, last):
+    async def copy(first: int, end: int) -> None:
+        async for page in source.iter_klines(symbol, interval, first, end):
             closed = [k for k in page if window.start <= k.open_time < window.end]
             outcome.fetched += len(closed)
             if on_fetched is not None:
@@ -63,7 +63,7 @@ async def extract_klines(
     if latest is not None and latest.open_time >= window.start:
         resume = min(latest.open_time + step, window.end)
     if resume < window.end:
-        await copy(resume, window.end - 1)
+        await copy(resume, window.end)
 
     # In a dry run nothing new was stored, so only the part stored before can be checked.
     checked_end = resume if dry_run else window.end
@@ -71,7 +71,7 @@ async def extract_klines(
         coverage = await store.get_coverage(symbol, interval, start=window.start, end=checked_end)
         outcome.gaps_found = len(coverage.gaps)
         for gap in coverage.gaps:
-            await copy(gap.start, gap.end)
+            await copy(gap.start, gap.end + step)  # gap.end is the last missing open time
         if coverage.gaps and not dry_run:
             after = await store.get_coverage(symbol, interval, start=window.start, end=window.end)
             outcome.gaps_filled = outcome.gaps_found - len(after.gaps)

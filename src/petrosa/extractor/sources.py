@@ -1,5 +1,8 @@
 """What the extractor needs from an exchange and from the Data Manager.
 
+Ranges are half-open, ``[start, end)``, as in ``petrosa.exchange.binance.BinanceClient``,
+which satisfies :class:`MarketSource` as it is.
+
 Protocols rather than concrete classes: the jobs run against the real Binance client and
 Data Manager client in production and in integration tests, and against fakes in unit tests.
 """
@@ -20,19 +23,20 @@ class MarketSource(Protocol):
     def iter_klines(
         self, symbol: str, interval: Interval, start: int, end: int
     ) -> AsyncIterator[list[Kline]]:
-        """Pages of klines with ``start <= open_time <= end``, ascending."""
+        """Pages of klines with ``start <= open_time < end``, ascending, each once."""
         ...
 
     def iter_agg_trades(
-        self, symbol: str, *, start: int | None, from_id: int | None, end: int
+        self, symbol: str, start: int | None, end: int, *, from_id: int | None = None
     ) -> AsyncIterator[list[Trade]]:
-        """Pages of aggregate trades from ``from_id`` (or ``start``) up to time ``end``."""
+        """Pages of aggregate trades from ``from_id`` (or time ``start``) to time ``end``
+        (exclusive), ascending."""
         ...
 
     def iter_funding_rates(
         self, symbol: str, start: int, end: int
     ) -> AsyncIterator[list[FundingRate]]:
-        """Pages of funding rates with ``start <= funding_time <= end``, ascending."""
+        """Pages of funding rates with ``start <= funding_time < end``, ascending."""
         ...
 
 

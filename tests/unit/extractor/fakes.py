@@ -31,18 +31,18 @@ class FakeExchange:
         step = interval.milliseconds
         assert step is not None
         t = interval.ceil(start)
-        while t <= min(end, self.now):
+        while t < min(end, self.now):
             self.requests.append((t, end))
             page = [
                 kline(o, step)
-                for o in range(t, min(end, self.now) + 1, step)[:PAGE]
+                for o in range(t, min(end, self.now), step)[:PAGE]
                 if o not in self.missing
             ]
             yield page
             t += PAGE * step
 
     async def iter_agg_trades(
-        self, symbol: str, *, start: int | None, from_id: int | None, end: int
+        self, symbol: str, start: int | None, end: int, *, from_id: int | None = None
     ) -> AsyncIterator[list[Trade]]:
         yield []
 

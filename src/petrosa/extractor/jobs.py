@@ -1,0 +1,109 @@
+"""Wiring of one extractor run: one exchange client, one Data Manager client, one bus."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import StrEnum
+
+from petrosa.bus import bus_from_settings
+from petrosa.client import DataManagerClient, DataManagerError
+from petrosa.contracts import Interval
+from petrosa.exchange.binance import BinanceClient, IPBannedError
+from petrosa.extractor.history import extract_funding, extract_trades
+from petrosa.extractor.klines import KlineWindow, ProgressCallback, extract_klines
+from petrosa.extractor.outcome import SeriesOutcome, one_line
+from petrosa.extractor.runner import Progress, SymbolJob, run_jobs
+from petrosa.extractor.sources import MarketSource, MarketStore
+
+
+class Dataset(StrEnum):
+    KLINES = "klines"
+    TRADES = "trades"
+    FUNDING = "funding"
+
+
+class JobSetupError(Exception):
+    """The run could not start (Data Manager, exchange or bus unreachable); one line."""
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    dataset: Dataset
+    symbols: list[str]
+    lookback_ms: int
+    concurrency: int
+    until_ms: int | None
+    dry_run: bool
+    market: str
+    interval: Interval | None = None
+
+    def with_interval(self, interval: Interval) -> JobRequest:
+        return dataclasses.replace(self, interval=interval)
+
+
+async def run_extraction(request: JobRequest, progress: Progress) -> list[SeriesOutcome]:
+    """Run the job for every symbol; per-symbol failures are in the outcomes."""
+    try:
+        bus = await bus_from_settings()
+    except Exception as error:
+        raise JobSetupError(f"message bus: {one_line(error)}") from None
+    try:
+        async with BinanceClient(request.market) as exchange, DataManagerClient() as store:
+            source: MarketSource = exchange
+            try:
+                now = await source.server_time()
+            except Exception as error:
+                raise JobSetupError(f"exchange unreachable: {one_line(error)}") from None
+            until = now if request.until_ms is None else min(request.until_ms, now)
+            jobs = [_job(request, symbol, until, source, store) for symbol in request.symbols]
+            try:
+                return await run_jobs(
+                    jobs,
+                    concurrency=request.concurrency,
+                    bus=bus,
+                    progress=progress,
+                    publish=not request.dry_run,
+                    fatal=(IPBannedError,),
+                )
+            except IPBannedError as error:
+                raise JobSetupError(f"stopped: the exchange banned this IP: {error}") from None
+    except DataManagerError as error:
+        raise JobSetupError(f"data manager: {one_line(error)}") from None
+    finally:
+        await bus.close()
+
+
+def _job(
+    request: JobRequest, symbol: str, until: int, source: MarketSource, store: MarketStore
+) -> SymbolJob:
+    start = until - request.lookback_ms
+    if request.dataset is Dataset.KLINES:
+        interval = request.interval
+        assert interval is not None
+        window = KlineWindow.ending_at(interval, until_ms=until, lookback_ms=request.lookback_ms)
+
+        async def klines(on_fetched: ProgressCallback) -> SeriesOutcome:
+            return await extract_klines(
+                symbol, interval, window, source=source, store=store,
+                dry_run=request.dry_run, on_fetched=on_fetched,
+            )  # fmt: skip
+
+        return SymbolJob(symbol, interval.value, "klines", klines)
+    if request.dataset is Dataset.TRADES:
+
+        async def trades(on_fetched: ProgressCallback) -> SeriesOutcome:
+            return await extract_trades(
+                symbol, start=start, end=until, source=source, store=store,
+                dry_run=request.dry_run, on_fetched=on_fetched,
+            )  # fmt: skip
+
+        return SymbolJob(symbol, None, "trades", trades)
+
+    async def funding(on_fetched: ProgressCallback) -> SeriesOutcome:
+        return await extract_funding(
+            symbol, start=start, end=until, source=source, store=store,
+            dry_run=request.dry_run, on_fetched=on_fetched,
+        )  # fmt: skip
+
+    return SymbolJob(symbol, None, "funding", funding)

@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +18,7 @@ import httpx
 import pytest
 
 from petrosa.exchange.binance import BinanceClient
-from tests.support.server import RunningServer, free_port
+from tests.support.server import RunningServer, start_exchange_simulator
 
 pytestmark = pytest.mark.integration
 
@@ -38,37 +34,7 @@ BAN_TOLERANCE = 2
 
 def start_simulator(log_dir: Path, *args: str) -> RunningServer:
     """``petrosa exchange-sim serve`` with a frozen clock, ready to answer."""
-    port = free_port()
-    log_path = log_dir / f"exchange-sim-{port}.log"
-    command = [
-        sys.executable,
-        "-m",
-        "petrosa.cli.main",
-        "exchange-sim",
-        "serve",
-        "--port",
-        str(port),
-        "--clock-start",
-        CLOCK_START,
-        "--freeze-clock",
-        *args,
-    ]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    server = RunningServer(f"http://127.0.0.1:{port}", process, log_path)
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"exchange simulator exited early:\n{server.log_tail()}")
-        try:
-            if httpx.get(f"{server.base_url}/health/liveness", timeout=1.0).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    server.stop()
-    raise RuntimeError(f"exchange simulator not ready:\n{server.log_tail()}")
+    return start_exchange_simulator(log_dir, "--clock-start", CLOCK_START, "--freeze-clock", *args)
 
 
 @pytest.fixture(scope="module")

@@ -44,35 +44,51 @@ class RunningServer:
             return ""
 
 
-def start_data_manager(
-    database_url: str, log_dir: Path, *, extra_env: dict[str, str] | None = None
+def start_service(
+    name: str,
+    arguments: list[str],
+    log_dir: Path,
+    *,
+    ready_path: str,
+    extra_env: dict[str, str] | None = None,
 ) -> RunningServer:
-    """Spawn the service on a free loopback port and wait until it answers readiness."""
+    """Spawn ``petrosa <arguments> --port <free>`` and wait until ``ready_path`` answers 200."""
     port = free_port()
-    env = {
-        **os.environ,
-        "DATA_MANAGER_DATABASE_URL": database_url,
-        "PYTHONUNBUFFERED": "1",
-        **(extra_env or {}),
-    }
-    log_path = log_dir / f"data-manager-{port}.log"
-    log_file = log_path.open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "petrosa.cli.main", "data-manager", "serve", "--port", str(port)],
-        env=env,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-    )
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
+    log_path = log_dir / f"{name}-{port}.log"
+    command = [sys.executable, "-m", "petrosa.cli.main", *arguments, "--port", str(port)]
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     server = RunningServer(f"http://127.0.0.1:{port}", process, log_path)
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"data manager exited early:\n{server.log_tail()}")
+            raise RuntimeError(f"{name} exited early:\n{server.log_tail()}")
         try:
-            if httpx.get(f"{server.base_url}/health/readiness", timeout=1.0).status_code == 200:
+            if httpx.get(f"{server.base_url}{ready_path}", timeout=1.0).status_code == 200:
                 return server
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
     server.stop()
-    raise RuntimeError(f"data manager not ready after {STARTUP_TIMEOUT_S}s:\n{server.log_tail()}")
+    raise RuntimeError(f"{name} not ready after {STARTUP_TIMEOUT_S}s:\n{server.log_tail()}")
+
+
+def start_data_manager(
+    database_url: str, log_dir: Path, *, extra_env: dict[str, str] | None = None
+) -> RunningServer:
+    """``petrosa data-manager serve`` on the database, ready (readiness 200)."""
+    return start_service(
+        "data-manager",
+        ["data-manager", "serve"],
+        log_dir,
+        ready_path="/health/readiness",
+        extra_env={"DATA_MANAGER_DATABASE_URL": database_url, **(extra_env or {})},
+    )
+
+
+def start_exchange_simulator(log_dir: Path, *options: str) -> RunningServer:
+    """``petrosa exchange-sim serve [options]``, ready (liveness 200)."""
+    return start_service(
+        "exchange-sim", ["exchange-sim", "serve", *options], log_dir, ready_path="/health/liveness"
+    )

@@ -86,10 +86,12 @@ def drop_database(db: ThrowawayDatabase) -> None:
         asyncio.run(_postgres_execute(f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)'))
 
 
-def _mariadb_execute(sql: str) -> None:
+def _mariadb_execute(sql: str, database: str | None = None) -> None:
     import pymysql
 
-    conn = pymysql.connect(host=MARIADB_HOST, port=MARIADB_PORT, user="root", password="")
+    conn = pymysql.connect(
+        host=MARIADB_HOST, port=MARIADB_PORT, user="root", password="", database=database
+    )
     try:
         with conn.cursor() as cursor:
             cursor.execute(sql)
@@ -98,13 +100,30 @@ def _mariadb_execute(sql: str) -> None:
         conn.close()
 
 
-async def _postgres_execute(sql: str) -> None:
+async def _postgres_execute(sql: str, database: str = "postgres") -> None:
     import asyncpg
 
     conn = await asyncpg.connect(
-        host=POSTGRES_HOST, port=POSTGRES_PORT, user="postgres", database="postgres"
+        host=POSTGRES_HOST, port=POSTGRES_PORT, user="postgres", database=database
     )
     try:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+def execute(database: ThrowawayDatabase, sql: str) -> None:
+    """Run one statement directly on the test database (to simulate damage, e.g. lost rows).
+
+    Only tests do this; the services themselves reach the database through the Data Manager.
+    """
+    if database.backend == "sqlite":
+        import sqlite3
+
+        path = database.url.removeprefix("sqlite:///")
+        with sqlite3.connect(path) as conn:
+            conn.execute(sql)
+    elif database.backend == "mariadb":
+        _mariadb_execute(sql, database.name)
+    else:
+        asyncio.run(_postgres_execute(sql, database.name))

@@ -222,26 +222,32 @@ class BinanceCore:
                     await self._sleep(delay)
 
     def _costs(self, endpoint: Endpoint, limit: int | None) -> list[_Cost]:
-        costs = [_Cost(self.budget, request_weight(self.market, endpoint, limit=limit), True)]
+        """What a request draws, the request-weight budget last.
+
+        Reservations are taken in this order and held until the answer; taking the weight
+        last keeps a window's probe from sitting reserved while another limiter waits.
+        """
+        weight = _Cost(self.budget, request_weight(self.market, endpoint, limit=limit), True)
         if endpoint is Endpoint.FUNDING_RATE and self.funding_budget is not None:
-            costs.append(_Cost(self.funding_budget, 1, False))
-        return costs
+            return [_Cost(self.funding_budget, 1, False), weight]
+        return [weight]
 
     async def _attempt(self, path: str, query: Mapping[str, Any], costs: list[_Cost]) -> _Answer:
         """One request under the budgets; raises the mapped error for a failed answer."""
         reservations = await self._reserve(costs)
-        self.stats.requests += 1
-        self.stats.weight += costs[0].weight
         sent_at = self._clock()
         try:
             response = await self._http.get(path, params=query)
         except httpx.TransportError as exc:
             error = _transport_error(exc)
             self._settle(costs, reservations, None, reached_server=error.sent)
+            self._count_sent(costs, sent=error.sent)
             raise error from exc
         except BaseException:
             self._settle(costs, reservations, None, reached_server=True)
+            self._count_sent(costs, sent=True)
             raise
+        self._count_sent(costs, sent=True)
         used = _used_weight(response.headers)
         self._settle(costs, reservations, used, reached_server=True)
         if used is not None:
@@ -249,6 +255,12 @@ class BinanceCore:
         if response.status_code in _SUCCESS_STATUSES:
             return _Answer(_decode(response), sent_at=sent_at, received_at=self._clock())
         raise self._answer_error(response, costs)
+
+    def _count_sent(self, costs: list[_Cost], *, sent: bool) -> None:
+        """Count a request that (possibly) reached Binance, with its request weight."""
+        if sent:
+            self.stats.requests += 1
+            self.stats.weight += costs[-1].weight
 
     async def _reserve(self, costs: list[_Cost]) -> list[Reservation]:
         reservations: list[Reservation] = []

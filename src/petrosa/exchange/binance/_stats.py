@@ -10,9 +10,10 @@ class ClientStats:
     """What one ``BinanceClient`` did since it was created."""
 
     requests: int = 0
-    """HTTP requests sent, retries included."""
+    """HTTP requests that reached (or may have reached) Binance, retries included; a
+    connection that never opened is not counted."""
     weight: int = 0
-    """Request weight of the requests sent, as Binance documents it."""
+    """Request weight of those requests, as Binance documents it."""
     retries: int = 0
     """Requests sent again after a transport error, a 5xx or a 429."""
     rate_limited: int = 0

@@ -39,9 +39,9 @@ def test_capacity_is_a_share_of_the_limit() -> None:
     assert WeightBudget(2_400, fraction=0.5).capacity == 1_200
 
 
-def test_a_weight_that_can_never_fit_is_refused_at_once() -> None:
+async def test_a_weight_that_can_never_fit_is_refused_at_once() -> None:
     with pytest.raises(ValueError, match="never fit"):
-        asyncio.run(WeightBudget(10, fraction=0.5).acquire(6))
+        await WeightBudget(10, fraction=0.5).acquire(6)
 
 
 async def test_reserves_without_waiting_while_there_is_room() -> None:

@@ -243,12 +243,14 @@ async def test_non_json_is_a_decoding_error(make_client: MakeClient, futures: Fa
         await client.exchange_info()
 
 
-def test_base_urls_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_base_urls_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BINANCE_API_URL", "http://127.0.0.1:8100")
     monkeypatch.setenv("BINANCE_FUTURES_API_URL", "http://127.0.0.1:8101")
-    assert BinanceClient("spot").base_url == "http://127.0.0.1:8100"
-    assert BinanceClient("futures").base_url == "http://127.0.0.1:8101"
-    assert BinanceClient("futures", base_url=BASE_URL).base_url == BASE_URL
+    async with BinanceClient("spot") as spot, BinanceClient("futures") as futures:
+        assert spot.base_url == "http://127.0.0.1:8100"
+        assert futures.base_url == "http://127.0.0.1:8101"
+    async with BinanceClient("futures", base_url=BASE_URL) as explicit:
+        assert explicit.base_url == BASE_URL
 
 
 def test_base_urls_default_to_binance(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -259,14 +261,14 @@ def test_base_urls_default_to_binance(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.base_url("futures") == "https://fapi.binance.com"
 
 
-def test_clients_without_a_budget_share_the_process_budget_of_their_market() -> None:
-    first, second = (
-        BinanceClient("spot", base_url=BASE_URL),
-        BinanceClient("spot", base_url=BASE_URL),
-    )
-    other = BinanceClient("futures", base_url=BASE_URL)
-    assert first.budget is second.budget
-    assert first.budget is not other.budget
-    assert first.budget.capacity == 5_400
-    assert first.funding_budget is None
-    assert other.funding_budget is not None
+async def test_clients_without_a_budget_share_the_process_budget_of_their_market() -> None:
+    async with (
+        BinanceClient("spot", base_url=BASE_URL) as first,
+        BinanceClient("spot", base_url=BASE_URL) as second,
+        BinanceClient("futures", base_url=BASE_URL) as other,
+    ):
+        assert first.budget is second.budget
+        assert first.budget is not other.budget
+        assert first.budget.capacity == 5_400
+        assert first.funding_budget is None
+        assert other.funding_budget is not None

@@ -272,3 +272,31 @@ async def test_clients_without_a_budget_share_the_process_budget_of_their_market
         assert first.budget.capacity == 5_400
         assert first.funding_budget is None
         assert other.funding_budget is not None
+
+
+async def test_a_full_funding_limit_does_not_hold_up_other_requests(
+    make_client: MakeClient, fake_time: FakeTime, futures: FakeBinance
+) -> None:
+    """fundingRate's own limit is full: its next call waits, klines calls go on meanwhile."""
+    released = asyncio.Event()
+
+    async def blocked_sleep(seconds: float) -> None:
+        await released.wait()
+        fake_time.advance(seconds)
+
+    funding = WeightBudget(
+        1, fraction=1.0, window_s=300, clock=fake_time.clock, sleep=blocked_sleep, probe=False
+    )
+    client = make_client(futures, funding_budget=funding)
+    await client.funding_rates("BTCUSDT", limit=5)
+    fake_time.advance(60)  # a new weight window: its first request will probe it
+    waiting = asyncio.create_task(client.funding_rates("BTCUSDT", limit=5))
+    await asyncio.sleep(0)
+
+    klines = await asyncio.gather(*(client.klines("BTCUSDT", "1m", limit=5) for _ in range(5)))
+
+    assert all(len(page) == 5 for page in klines)
+    assert not waiting.done()
+    released.set()
+    assert len(await waiting) == 5
+    assert len(futures.calls("fundingRate")) == 2

@@ -82,13 +82,7 @@ class BinanceClient(BinanceCore):
         """Binance's 12-field kline arrays; ``start_time``/``end_time`` filter open times,
         both inclusive, as on Binance. Without them the most recent klines come back.
         """
-        params = {
-            "symbol": symbol,
-            "interval": str(interval),
-            "startTime": optional_ms(start_time),
-            "endTime": optional_ms(end_time),
-            "limit": limit,
-        }
+        params = _query(symbol, start_time, end_time, limit, interval=str(interval))
         body = await self._get(Endpoint.KLINES, params, limit=limit)
         if not isinstance(body, list) or not all(isinstance(row, list) for row in body):
             raise BinanceDecodingError("klines did not answer a list of arrays")
@@ -121,13 +115,7 @@ class BinanceClient(BinanceCore):
         limit: int | None = None,
     ) -> list[Trade]:
         """Aggregate trades from ``from_id``, or in a time range (both ends inclusive)."""
-        params = {
-            "symbol": symbol,
-            "fromId": from_id,
-            "startTime": optional_ms(start_time),
-            "endTime": optional_ms(end_time),
-            "limit": limit,
-        }
+        params = _query(symbol, start_time, end_time, limit, fromId=from_id)
         body = await self._get(Endpoint.AGG_TRADES, params, limit=limit)
         trades = _parse(_objects(body, "aggTrades"), Trade.from_binance_agg, "aggTrade")
         self.stats.trades += len(trades)
@@ -144,12 +132,7 @@ class BinanceClient(BinanceCore):
         """Funding-rate history (futures only), oldest first; both ends inclusive."""
         if self.market is not Market.FUTURES:
             raise ValueError("funding rates exist only on the futures market")
-        params = {
-            "symbol": symbol,
-            "startTime": optional_ms(start_time),
-            "endTime": optional_ms(end_time),
-            "limit": limit,
-        }
+        params = _query(symbol, start_time, end_time, limit)
         body = await self._get(Endpoint.FUNDING_RATE, params, limit=limit)
         rates = _parse(_objects(body, "fundingRate"), FundingRate.from_binance, "funding rate")
         self.stats.funding_rates += len(rates)
@@ -185,6 +168,23 @@ class BinanceClient(BinanceCore):
     ) -> AsyncIterator[list[FundingRate]]:
         """Pages of the funding-rate events in ``[start, end)`` (futures only)."""
         return iter_funding_pages(self, symbol, to_ms(start), to_ms(end))
+
+
+def _query(
+    symbol: str,
+    start_time: TimeBound | None,
+    end_time: TimeBound | None,
+    limit: int | None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Binance's query parameters of a ranged read (None values are left out when sent)."""
+    return {
+        "symbol": symbol,
+        **extra,
+        "startTime": optional_ms(start_time),
+        "endTime": optional_ms(end_time),
+        "limit": limit,
+    }
 
 
 def minute_weight_limit(exchange_info: dict[str, Any]) -> int | None:

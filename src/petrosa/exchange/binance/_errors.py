@@ -30,9 +30,6 @@ from __future__ import annotations
 
 from typing import Any
 
-TOO_MANY_REQUESTS_CODE = -1003
-"""Binance's code on 429 and 418 answers (too much request weight; IP banned)."""
-
 
 class BinanceError(Exception):
     """Base class of every error raised by the Binance client."""

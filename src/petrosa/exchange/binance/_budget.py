@@ -118,7 +118,8 @@ class WeightBudget:
         """Whether a window's first request goes out alone (for budgets a header reports)."""
         self.stats = BudgetStats()
         self._margin_s = boundary_margin_s
-        self._clock: Clock = time.time if clock is None else clock
+        self.clock: Clock = time.time if clock is None else clock
+        """The local wall clock the budget reads (``time.time`` unless injected)."""
         self._sleep: Sleep = asyncio.sleep if sleep is None else sleep
         self._offset_s = 0.0
         self._clock_synced = False
@@ -184,7 +185,7 @@ class WeightBudget:
 
     def server_now(self) -> float:
         """The server's time in epoch seconds, as far as this process knows it."""
-        return self._clock() + self._offset_s
+        return self.clock() + self._offset_s
 
     @property
     def clock_synced(self) -> bool:
@@ -223,7 +224,7 @@ class WeightBudget:
             raise ValueError("weight must not be negative")
         if weight > self.capacity:
             raise ValueError(f"weight {weight} can never fit the {self.name} budget")
-        started = self._clock()
+        started = self.clock()
         async with self._lock("acquire"):
             while True:
                 if weight > self.capacity:  # the limit may have been lowered meanwhile
@@ -240,7 +241,7 @@ class WeightBudget:
             self._in_flight += weight
             if self._answered_window != self._window:
                 self._probe_window = self._window
-            waited = self._clock() - started
+            waited = self.clock() - started
             self.stats.reservations += 1
             self.stats.reserved_weight += weight
             if waited > 0:

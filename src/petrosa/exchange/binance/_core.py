@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random as _random
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -114,8 +113,6 @@ class BinanceCore:
         self._spec: MarketSpec = market_spec(self.market)
         if base_url is None:
             base_url = (BinanceSettings() if settings is None else settings).base_url(self.market)
-        url = base_url
-        self._clock: Clock = time.time if clock is None else clock
         self._sleep: Sleep = asyncio.sleep if sleep is None else sleep
         self._random: RandomUnit = _random.random if random is None else random
         self._retry = RetryPolicy() if retry is None else retry
@@ -125,21 +122,23 @@ class BinanceCore:
             weight_budget = (
                 WeightBudget.for_market(self.market, clock=clock, sleep=sleep)
                 if private
-                else shared_budget(self.market, url)
+                else shared_budget(self.market, base_url)
             )
         if funding_budget is None and self.market is Market.FUTURES:
             funding_budget = (
                 WeightBudget.for_funding_rates(clock=clock, sleep=sleep)
                 if private
-                else shared_funding_budget(url)
+                else shared_funding_budget(base_url)
             )
+        # The server clock is measured in the budget's clock, which it is applied to.
+        self._clock: Clock = weight_budget.clock if clock is None else clock
         self.budget = weight_budget
         """The request-weight budget this client draws from (shareable between clients)."""
         self.funding_budget = funding_budget
         """The ``fundingRate`` request budget (futures only, else None)."""
         self.stats = ClientStats()
         self._http = httpx.AsyncClient(
-            base_url=url,
+            base_url=base_url,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
             limits=limits,

@@ -49,7 +49,7 @@ from petrosa.datamanager.storage.database import Database
 from petrosa.datamanager.storage.documents_schema import document_collections, documents
 
 _IN_LIST_CHUNK = 1_000
-"""Values per ``IN (...)`` when looking up stored ids and keys (SQLite's old limit is 999)."""
+"""Values per ``IN (...)`` when MySQL looks up stored ids and keys."""
 _CREATE_ATTEMPTS = 2
 _ON_CONFLICT_DIALECTS: dict[str, Any] = {"postgresql": postgresql, "sqlite": sqlite}
 """Dialects whose INSERT can skip conflicting rows and report the ones it inserted."""

@@ -47,6 +47,7 @@ class DocumentSql:
         self._json: JsonDialect = json_dialect(dialect_name, table.c.body)
 
     def field(self, path: FieldPath) -> FieldSql:
+        """SQL for one field: ``_id`` reads its column, any other path the JSON body."""
         if path.is_id:
             return IdField(self.table.c.doc_id)
         return JsonField(self._json, path)

@@ -341,8 +341,7 @@ def test_tiny_weight_budget_slows_down_and_finishes_without_a_ban(
         assert result.returncode == 0, result.stderr
         stats = httpx.get(f"{sim.base_url}/sim/stats").json()["markets"]["futures"]
         assert stats["banned_418"] == 0
-        windows = 1 + int(elapsed // 60)
-        assert stats["rate_limited_429"] <= windows  # the budget waits; it never storms
+        assert stats["rate_limited_429"] == 0  # the budget waited instead
         assert stats["weight_total"] > 12  # more than one window's budget was needed …
         assert elapsed > 1  # … so the job had to wait for the next window
         for symbol in ("BTCUSDT", "ETHUSDT", "BCHUSDT"):

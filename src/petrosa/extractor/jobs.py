@@ -53,6 +53,8 @@ async def run_extraction(request: JobRequest, progress: Progress) -> list[Series
             source: MarketSource = exchange
             try:
                 now = await source.server_time()
+                # Adopts the weight limit the exchange publishes (a simulator's may be tiny).
+                await exchange.exchange_info()
             except Exception as error:
                 raise JobSetupError(f"exchange unreachable: {one_line(error)}") from None
             until = now if request.until_ms is None else min(request.until_ms, now)

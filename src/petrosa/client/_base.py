@@ -32,9 +32,7 @@ from petrosa.client._config import (
     DEFAULT_TOTAL_TIMEOUT_S,
     BreakerPolicy,
     Clock,
-    RandomUnit,
     RetryPolicy,
-    Sleep,
     resolve_base_url,
     resolve_token,
 )
@@ -53,7 +51,8 @@ from petrosa.client._exceptions import (
 from petrosa.client._health import ERROR_STATUS, READINESS_PATH, UNREACHABLE_STATUS, Readiness
 from petrosa.client._health import readiness_from_answer as _readiness_from_answer
 from petrosa.client._json import decode_json, encode_json
-from petrosa.client._retry import is_retryable, parse_retry_after, retry_delay
+from petrosa.client._retry import is_retryable, retry_delay
+from petrosa.resilience import RandomUnit, Sleep, parse_retry_after
 
 log = logging.getLogger("petrosa.client")
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypedDict
 
 import httpx
+
+from petrosa.resilience import RandomUnit, Sleep
 
 URL_ENV = "DATA_MANAGER_URL"
 TOKEN_ENV = "DATA_MANAGER_TOKEN"
@@ -29,10 +31,6 @@ DEFAULT_BREAKER_COOLDOWN_S = 10.0
 
 Clock = Callable[[], float]
 """Monotonic seconds, like ``time.monotonic``."""
-Sleep = Callable[[float], Awaitable[None]]
-"""Waits the given seconds, like ``asyncio.sleep``."""
-RandomUnit = Callable[[], float]
-"""A float in [0, 1), like ``random.random``."""
 
 
 @dataclass(frozen=True)

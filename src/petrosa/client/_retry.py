@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import math
-
-from petrosa.client._config import RandomUnit, RetryPolicy
+from petrosa.client._config import RetryPolicy
 from petrosa.client._exceptions import (
     ConnectError,
     ConnectionLostError,
@@ -14,9 +12,7 @@ from petrosa.client._exceptions import (
     RequestTimeoutError,
     ServiceUnavailableError,
 )
-
-_MAX_DOUBLINGS = 64
-"""Far past any sane ``backoff_max``; keeps ``2.0 ** n`` from overflowing on long retries."""
+from petrosa.resilience import RandomUnit, full_jitter_backoff
 
 _RETRIED_WHEN_IDEMPOTENT = (
     RequestTimeoutError,
@@ -39,14 +35,10 @@ def is_retryable(error: DataManagerError, *, idempotent: bool) -> bool:
 
 
 def backoff_delay(attempt: int, policy: RetryPolicy, random: RandomUnit) -> float:
-    """Full-jitter exponential backoff after failed attempt ``attempt`` (1-based).
-
-    Uniform in ``[0, min(backoff_max, backoff_initial * 2 ** (attempt - 1)))``: the ceiling
-    grows exponentially, and the jitter keeps many clients from retrying in lockstep.
-    """
-    doublings = min(attempt - 1, _MAX_DOUBLINGS)
-    ceiling = min(policy.backoff_max_s, policy.backoff_initial_s * 2.0**doublings)
-    return ceiling * random()
+    """The policy's full-jitter backoff after failed attempt ``attempt`` (1-based)."""
+    return full_jitter_backoff(
+        attempt, initial_s=policy.backoff_initial_s, max_s=policy.backoff_max_s, random=random
+    )
 
 
 def retry_delay(
@@ -61,19 +53,3 @@ def retry_delay(
     if isinstance(error, HTTPStatusError) and error.retry_after_s is not None:
         return max(delay, error.retry_after_s)
     return delay
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """``Retry-After`` as seconds; HTTP dates and garbage give None (fall back to backoff).
-
-    Fractional seconds are accepted, though servers send whole ones.
-    """
-    if value is None:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None
-    if not math.isfinite(seconds) or seconds < 0:
-        return None
-    return seconds

@@ -25,7 +25,8 @@ from petrosa.client import (
     ValidationError,
 )
 from petrosa.client._config import RetryPolicy
-from petrosa.client._retry import backoff_delay, parse_retry_after
+from petrosa.client._retry import backoff_delay
+from petrosa.resilience import parse_retry_after
 from tests.unit.client.conftest import BASE_URL, JITTER, FakeTime, MakeClient, Scripted
 
 GIVE_UP_STATUSES = {

@@ -40,7 +40,6 @@ from petrosa.exchange.binance._config import (
     DEFAULT_BOUNDARY_MARGIN_S,
     DEFAULT_BUDGET_FRACTION,
     Clock,
-    Sleep,
 )
 from petrosa.exchange.binance._errors import IP_BANNED_STATUS, IPBannedError
 from petrosa.exchange.binance._markets import (
@@ -49,6 +48,7 @@ from petrosa.exchange.binance._markets import (
     Market,
     market_spec,
 )
+from petrosa.resilience import Sleep
 
 WEIGHT_WINDOW_S = 60.0
 """Binance's ``REQUEST_WEIGHT`` limiter: a fixed one-minute window."""

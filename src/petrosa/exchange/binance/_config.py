@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -29,10 +29,6 @@ DEFAULT_BACKOFF_MAX_S = 8.0
 
 Clock = Callable[[], float]
 """Wall-clock epoch seconds, like ``time.time`` (windows follow calendar minutes)."""
-Sleep = Callable[[float], Awaitable[None]]
-"""Waits the given seconds, like ``asyncio.sleep``."""
-RandomUnit = Callable[[], float]
-"""A float in [0, 1), like ``random.random``."""
 
 
 @dataclass(frozen=True)

@@ -35,9 +35,7 @@ from petrosa.exchange.binance._config import (
     DEFAULT_TIMEOUT,
     USER_AGENT,
     Clock,
-    RandomUnit,
     RetryPolicy,
-    Sleep,
 )
 from petrosa.exchange.binance._errors import (
     BinanceAPIError,
@@ -50,10 +48,11 @@ from petrosa.exchange.binance._errors import (
     error_fields,
 )
 from petrosa.exchange.binance._markets import Endpoint, Market, MarketSpec, market_spec
-from petrosa.exchange.binance._retry import ban_seconds, parse_retry_after, retry_delay
+from petrosa.exchange.binance._retry import ban_seconds, retry_delay
 from petrosa.exchange.binance._settings import BinanceSettings
 from petrosa.exchange.binance._stats import ClientStats
 from petrosa.exchange.binance._weights import request_weight
+from petrosa.resilience import RandomUnit, Sleep, parse_retry_after
 
 log = logging.getLogger("petrosa.exchange.binance")
 

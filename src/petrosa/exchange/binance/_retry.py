@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import math
 import re
 
-from petrosa.exchange.binance._config import RandomUnit, RetryPolicy
+from petrosa.exchange.binance._config import RetryPolicy
 from petrosa.exchange.binance._errors import (
     BinanceAPIError,
     BinanceError,
@@ -13,23 +12,18 @@ from petrosa.exchange.binance._errors import (
     BinanceTransportError,
     RateLimitedError,
 )
+from petrosa.resilience import RandomUnit, full_jitter_backoff
 
-_MAX_DOUBLINGS = 64
-"""Far past any sane ``backoff_max``; keeps ``2.0 ** n`` from overflowing."""
 _BANNED_UNTIL = re.compile(r"banned until (\d{12,14})")
 """Binance's 418 message: "Way too much request weight used; IP banned until 1700000000000."."""
 _MS_PER_S = 1_000.0
 
 
 def backoff_delay(failures: int, policy: RetryPolicy, random: RandomUnit) -> float:
-    """Full-jitter exponential backoff after ``failures`` failed attempts (1-based).
-
-    Uniform in ``[0, min(backoff_max, backoff_initial * 2 ** (failures - 1)))``: the ceiling
-    grows exponentially and the jitter keeps concurrent tasks from retrying in lockstep.
-    """
-    doublings = min(max(failures - 1, 0), _MAX_DOUBLINGS)
-    ceiling = min(policy.backoff_max_s, policy.backoff_initial_s * 2.0**doublings)
-    return ceiling * random()
+    """The policy's full-jitter backoff after ``failures`` failed attempts (1-based)."""
+    return full_jitter_backoff(
+        failures, initial_s=policy.backoff_initial_s, max_s=policy.backoff_max_s, random=random
+    )
 
 
 def retry_delay(
@@ -55,19 +49,6 @@ def retry_delay(
     if isinstance(error, BinanceAPIError) and error.retry_after_s is not None:
         return error.retry_after_s
     return backoff_delay(failures, policy, random)
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """``Retry-After`` as seconds; absent, HTTP dates and garbage give None."""
-    if value is None:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None
-    if not math.isfinite(seconds) or seconds < 0:
-        return None
-    return seconds
 
 
 def ban_seconds(retry_after_s: float | None, msg: str | None, server_now_s: float) -> float | None:

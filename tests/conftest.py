@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from petrosa.client import DataManagerClient
 from tests.support.server import RunningServer, start_data_manager
 from tests.support.services import BACKENDS, ThrowawayDatabase, create_database, drop_database
 
@@ -34,6 +36,20 @@ def dm_server(
 @pytest.fixture
 def dm_url(dm_server: RunningServer) -> str:
     return dm_server.base_url
+
+
+@pytest.fixture
+async def client(dm_url: str) -> AsyncIterator[DataManagerClient]:
+    """The async client library against the real Data Manager of ``dm_url``."""
+    async with DataManagerClient(dm_url) as dm:
+        yield dm
+
+
+@pytest.fixture
+async def raw(dm_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """Plain HTTP, for bodies the client would never send (NaN, wrong types)."""
+    async with httpx.AsyncClient(base_url=dm_url, timeout=30.0) as http:
+        yield http
 
 
 @pytest.fixture(scope="session")

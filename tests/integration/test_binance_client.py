@@ -13,10 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,11 +28,10 @@ from petrosa.exchange.binance import (
     WeightBudget,
     closed_klines_only,
 )
-from tests.support.server import RunningServer, free_port
+from tests.support.server import RunningServer, start_exchange_simulator
 
 pytestmark = pytest.mark.integration
 
-STARTUP_TIMEOUT_S = 30.0
 CLOCK_START = "2024-03-01T00:00:00Z"
 DAY_START = dt.datetime(2024, 2, 1, tzinfo=dt.UTC)
 MINUTE_MS = 60_000
@@ -50,28 +45,7 @@ BAN_FUTURES_LIMIT = 3
 
 def start_simulator(log_dir: Path, *args: str, clock_start: str = CLOCK_START) -> RunningServer:
     """A running ``petrosa exchange-sim serve`` on a free port, once it answers liveness."""
-    port = free_port()
-    log_path = log_dir / f"exchange-sim-{port}.log"
-    command = [
-        sys.executable, "-m", "petrosa.cli.main", "exchange-sim", "serve",
-        "--port", str(port), "--clock-start", clock_start, "--run-clock", *args,
-    ]  # fmt: skip
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    server = RunningServer(f"http://127.0.0.1:{port}", process, log_path)
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"exchange simulator exited early:\n{server.log_tail()}")
-        try:
-            if httpx.get(f"{server.base_url}/health/liveness", timeout=1.0).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    server.stop()
-    raise RuntimeError(f"exchange simulator not ready:\n{server.log_tail()}")
+    return start_exchange_simulator(log_dir, "--clock-start", clock_start, "--run-clock", *args)
 
 
 @pytest.fixture(scope="module")

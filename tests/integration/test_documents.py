@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -25,19 +25,6 @@ MISSING = object()
 
 def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture
-async def client(dm_url: str) -> AsyncIterator[DataManagerClient]:
-    async with DataManagerClient(dm_url) as dm:
-        yield dm
-
-
-@pytest.fixture
-async def raw(dm_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """Plain HTTP, for bodies the client would never send (NaN, wrong types)."""
-    async with httpx.AsyncClient(base_url=dm_url, timeout=30.0) as http:
-        yield http
 
 
 # --- the reference semantics ------------------------------------------------------------

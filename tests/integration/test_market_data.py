@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -40,12 +39,6 @@ def rows(start_index: int, count: int, step: int = 5 * MINUTE) -> list[list[Any]
         binance_row(BASE_TIME + i * step, step, price=100.0 + i)
         for i in range(start_index, start_index + count)
     ]
-
-
-@pytest.fixture
-async def client(dm_url: str) -> AsyncIterator[DataManagerClient]:
-    async with DataManagerClient(dm_url) as dm:
-        yield dm
 
 
 async def test_klines_round_trip_field_for_field(client: DataManagerClient) -> None:

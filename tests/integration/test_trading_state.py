@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -58,19 +57,6 @@ def open_position(strategy_id: str, symbol: str, **changes: Any) -> PositionIn:
         "metadata": {"order_id": "o-1", "leverage": 3, "tags": ["a", "b"]},
     }
     return PositionIn(**{**fields, **changes})
-
-
-@pytest.fixture
-async def client(dm_url: str) -> AsyncIterator[DataManagerClient]:
-    async with DataManagerClient(dm_url) as dm:
-        yield dm
-
-
-@pytest.fixture
-async def raw(dm_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """Plain HTTP, for bodies the client's models would refuse to build."""
-    async with httpx.AsyncClient(base_url=dm_url, timeout=10.0) as http:
-        yield http
 
 
 # --- positions -------------------------------------------------------------------------

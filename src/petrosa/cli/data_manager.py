@@ -7,14 +7,10 @@ from typing import Annotated
 
 import typer
 
+from petrosa.cli.errors import usage_error
 from petrosa.cli.logs import configure_logging
 
 app = typer.Typer(no_args_is_help=True, help="The Data Manager service (the only DB client).")
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
 
 
 @app.command()
@@ -36,12 +32,12 @@ def serve(
         settings = DataManagerSettings()
         async_url(settings.database_url.get_secret_value())
     except (ValidationError, UnsupportedDatabaseURL) as error:
-        raise _fail(str(error).splitlines()[0]) from None
+        raise usage_error(str(error).splitlines()[0]) from None
     bind_host = host or settings.host
     bind_port = port or settings.port
     insecure = not settings.auth_enabled and not is_loopback(bind_host)
     if insecure and not settings.allow_insecure_bind:
-        raise _fail(
+        raise usage_error(
             f"refusing to serve on {bind_host} without tokens: set DATA_MANAGER_WRITE_TOKENS"
             " (and DATA_MANAGER_READ_TOKENS), or DATA_MANAGER_ALLOW_INSECURE_BIND=1"
         )
@@ -76,5 +72,5 @@ def migrate(log_level: Annotated[str, typer.Option(help="Log level")] = "info") 
     try:
         revision = asyncio.run(run())
     except (UnsupportedDatabaseURL, StoreUnavailable, OSError) as error:
-        raise _fail(str(error)) from None
+        raise usage_error(str(error)) from None
     typer.echo(f"database at revision {revision}")

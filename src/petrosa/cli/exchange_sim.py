@@ -7,16 +7,12 @@ from typing import Annotated, Any
 
 import typer
 
+from petrosa.cli.errors import usage_error
 from petrosa.cli.logs import configure_logging
 
 app = typer.Typer(
     no_args_is_help=True, help="The local exchange simulator (Binance spot + USD-M futures)."
 )
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
 
 
 @app.command()
@@ -72,7 +68,7 @@ def serve(
     try:
         settings = SimulatorSettings(**{k: v for k, v in given.items() if v is not None})
     except ValidationError as error:
-        raise _fail(_first_problem(error)) from None
+        raise usage_error(_first_problem(error)) from None
     start = settings.clock_start or dt.datetime.now(dt.UTC)
     typer.echo(
         f"exchange simulator on http://{settings.host}:{settings.port}"

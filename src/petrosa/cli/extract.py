@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from petrosa.cli.errors import usage_error
 from petrosa.cli.logs import configure_logging
 from petrosa.cli.progress import LogProgress, TerminalProgress, is_terminal, summary_table
 from petrosa.contracts import Interval
@@ -37,11 +38,6 @@ DryRunOption = Annotated[bool, typer.Option(help="Fetch and validate, write noth
 MarketOption = Annotated[str, typer.Option(help="spot or futures (USD-M)")]
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
-
-
 def _symbols(raw: str | None) -> list[str]:
     symbols = (
         [s.strip().upper() for s in raw.split(",") if s.strip()]
@@ -50,9 +46,9 @@ def _symbols(raw: str | None) -> list[str]:
     )
     bad = [s for s in symbols if not SYMBOL.fullmatch(s)]
     if bad:
-        raise _fail(f"malformed symbol {bad[0]!r}: expected e.g. BTCUSDT")
+        raise usage_error(f"malformed symbol {bad[0]!r}: expected e.g. BTCUSDT")
     if not symbols:
-        raise _fail("no symbols: pass --symbols or set DEFAULT_SYMBOLS")
+        raise usage_error("no symbols: pass --symbols or set DEFAULT_SYMBOLS")
     return list(dict.fromkeys(symbols))
 
 
@@ -64,7 +60,7 @@ def _until(raw: str | None) -> int | None:
     try:
         moment = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise _fail(f"--until {raw!r} is neither ISO-8601 nor epoch milliseconds") from None
+        raise usage_error(f"--until {raw!r} is neither ISO-8601 nor epoch milliseconds") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return int(moment.timestamp() * 1000)
@@ -110,7 +106,9 @@ def klines(
 ) -> None:
     """Klines: only what is missing in the window, up to the last closed candle; gaps filled."""
     if interval.milliseconds is None:
-        raise _fail("1M (calendar month) has no fixed length: import it with backfill archive")
+        raise usage_error(
+            "1M (calendar month) has no fixed length: import it with backfill archive"
+        )
     request = _request(Dataset.KLINES, symbols, lookback_hours, concurrency, until, dry_run, market)
     _run(request.with_interval(interval), log_level)
 
@@ -158,7 +156,7 @@ def _request(
     market: str,
 ) -> JobRequest:
     if market not in ("spot", "futures"):
-        raise _fail(f"--market must be spot or futures, not {market!r}")
+        raise usage_error(f"--market must be spot or futures, not {market!r}")
     return JobRequest(
         dataset=dataset,
         symbols=_symbols(symbols),

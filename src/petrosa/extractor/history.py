@@ -8,10 +8,15 @@ funding time) can leave no hole, even after a run killed midway.
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import TypeVar
 
+from petrosa.contracts import WriteResult
 from petrosa.extractor.klines import ProgressCallback
 from petrosa.extractor.outcome import SeriesOutcome
 from petrosa.extractor.sources import MarketSource, MarketStore
+
+Row = TypeVar("Row")
 
 
 async def extract_trades(
@@ -24,23 +29,19 @@ async def extract_trades(
     dry_run: bool = False,
     on_fetched: ProgressCallback | None = None,
 ) -> SeriesOutcome:
-    outcome = SeriesOutcome("trades", symbol, None)
-    started = time.perf_counter()
     latest = await store.get_trades(symbol, limit=1)
     from_id = latest[0].trade_id + 1 if latest and latest[0].time >= start else None
     pages = source.iter_agg_trades(
         symbol, None if from_id is not None else start, end, from_id=from_id
     )
-    async for page in pages:
-        trades = [t for t in page if t.time < end]
-        outcome.fetched += len(trades)
-        if on_fetched is not None:
-            on_fetched(len(trades))
-        if trades and not dry_run:
-            result = await store.insert_trades(symbol, trades)
-            outcome.written += result.inserted + result.updated
-    outcome.duration_s = time.perf_counter() - started
-    return outcome
+    return await _copy_pages(
+        SeriesOutcome("trades", symbol, None),
+        pages,
+        keep=lambda trade: trade.time < end,
+        write=lambda trades: store.insert_trades(symbol, trades),
+        dry_run=dry_run,
+        on_fetched=on_fetched,
+    )
 
 
 async def extract_funding(
@@ -53,19 +54,39 @@ async def extract_funding(
     dry_run: bool = False,
     on_fetched: ProgressCallback | None = None,
 ) -> SeriesOutcome:
-    outcome = SeriesOutcome("funding", symbol, None)
-    started = time.perf_counter()
     latest = await store.get_funding_rates(symbol, limit=1)
     if latest and latest[0].funding_time >= start:
         start = latest[0].funding_time + 1
-    if start < end:
-        async for page in source.iter_funding_rates(symbol, start, end):
-            rates = [r for r in page if start <= r.funding_time < end]
-            outcome.fetched += len(rates)
-            if on_fetched is not None:
-                on_fetched(len(rates))
-            if rates and not dry_run:
-                result = await store.insert_funding_rates(symbol, rates)
-                outcome.written += result.inserted + result.updated
+    outcome = SeriesOutcome("funding", symbol, None)
+    if start >= end:
+        return outcome
+    return await _copy_pages(
+        outcome,
+        source.iter_funding_rates(symbol, start, end),
+        keep=lambda rate: start <= rate.funding_time < end,
+        write=lambda rates: store.insert_funding_rates(symbol, rates),
+        dry_run=dry_run,
+        on_fetched=on_fetched,
+    )
+
+
+async def _copy_pages(
+    outcome: SeriesOutcome,
+    pages: AsyncIterator[list[Row]],
+    *,
+    keep: Callable[[Row], bool],
+    write: Callable[[Sequence[Row]], Awaitable[WriteResult]],
+    dry_run: bool,
+    on_fetched: ProgressCallback | None,
+) -> SeriesOutcome:
+    started = time.perf_counter()
+    async for page in pages:
+        rows = [row for row in page if keep(row)]
+        outcome.fetched += len(rows)
+        if on_fetched is not None:
+            on_fetched(len(rows))
+        if rows and not dry_run:
+            result = await write(rows)
+            outcome.written += result.inserted + result.updated
     outcome.duration_s = time.perf_counter() - started
     return outcome

@@ -1,9 +1,9 @@
 """Wiring of the exchange simulator: ``create_app(settings)`` gives the ASGI app.
 
 Requests to ``/api/v3`` and ``/fapi/v1`` pass the rate-limit gate (``gate``), then the spot or
-futures routes, which read the synthetic market (``market``) at the clock's "now". Later
-additions (order and account routes, WebSocket streams) plug in as more routers on the same
-``Venue``.
+futures routes, which read the synthetic market (``market``) at the clock's "now". The signed
+futures trading routes (``trading``) act on a paper account (``desk``) priced by the same
+market. Later additions (WebSocket streams) plug in as more routers on the same ``Venue``.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from petrosa import __version__
-from petrosa.exchange.simulator import control, futures, spot
+from petrosa.exchange.simulator import control, futures, spot, trading
 from petrosa.exchange.simulator.clock import Clock, SimulatedClock
+from petrosa.exchange.simulator.desk import PaperDesk
 from petrosa.exchange.simulator.errors import install_error_handler
 from petrosa.exchange.simulator.gate import RateLimitGate
 from petrosa.exchange.simulator.responses import JsonResponse
@@ -33,10 +34,15 @@ def create_app(settings: SimulatorSettings | None = None, *, clock: Clock | None
         default_response_class=JsonResponse,
     )
     app.state.venue = venue
+    paper = PaperDesk(venue)
+    venue.on_reset(paper.reset)
+    app.state.paper = paper
     app.state.metrics = control.metrics_registry(venue)
     install_error_handler(app)
     app.include_router(spot.router)
     app.include_router(futures.router)
+    for router in (trading.v1, trading.v2, trading.v3):
+        app.include_router(router)
     app.include_router(control.health)
     app.include_router(control.sim)
     app.add_route("/metrics", control.metrics_endpoint, include_in_schema=False)

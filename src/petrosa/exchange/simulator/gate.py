@@ -1,10 +1,10 @@
 """The rate-limit gate: every market request is weighed before any route sees it.
 
 Pure ASGI middleware (no per-request task overhead). Requests under ``/api/v3`` (spot) and
-``/fapi/v1`` (futures) are admitted, or refused with 429 / 418 and Binance's body, by their
-market's ``MarketBudget``; answers carry ``X-MBX-USED-WEIGHT-1M`` (header names are
-case-insensitive, so this is also ``x-mbx-used-weight-1m``; one header, never two, so a
-client reading it gets one number).
+``/fapi/v1``, ``/fapi/v2``, ``/fapi/v3`` (futures) are admitted, or refused with 429 / 418
+and Binance's body, by their market's ``MarketBudget``; answers carry
+``X-MBX-USED-WEIGHT-1M`` (header names are case-insensitive, so this is also
+``x-mbx-used-weight-1m``; one header, never two, so a client reading it gets one number).
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ BANNED_STATUS = 418
 MARKET_PREFIXES: dict[str, MarketKind] = {
     "/api/v3/": MarketKind.SPOT,
     "/fapi/v1/": MarketKind.FUTURES,
+    "/fapi/v2/": MarketKind.FUTURES,
+    "/fapi/v3/": MarketKind.FUTURES,
 }
 _MS_PER_MINUTE = 60_000
 
@@ -73,7 +75,8 @@ class RateLimitGate:
         market = MARKET_PREFIXES[prefix]
         query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
         budget = self.budgets[market]
-        decision = budget.admit(request_cost(market, path[len(prefix) :], query))
+        endpoint = path[len(prefix) :]
+        decision = budget.admit(request_cost(market, endpoint, query, scope["method"]))
         used = {USED_WEIGHT_HEADER: str(decision.used_weight)}
         if decision.verdict is not Verdict.ALLOWED:
             status = BANNED_STATUS if decision.verdict is Verdict.BANNED else RATE_LIMITED_STATUS

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from petrosa.exchange.simulator.instruments import DEFAULT_SYMBOLS
@@ -26,6 +27,16 @@ BAN_TOLERANCE = 10
 MIN_BAN_S = 120
 MAX_BAN_S = 3 * 86_400
 """Binance bans for 2 minutes, doubling for repeat offenders up to 3 days."""
+PAPER_API_KEY = "paper-key"
+PAPER_API_SECRET = "paper-secret"
+"""The paper account's credentials unless configured (signed like Binance's, never real)."""
+STARTING_BALANCE = Decimal(10_000)
+"""USDT in the paper account's wallet at start-up and after ``/sim/reset``."""
+TAKER_FEE_RATE = Decimal("0.0004")
+"""Binance's regular USD-M futures taker fee, 0.04 % of the notional."""
+DEFAULT_LEVERAGE = 10
+MAX_LEVERAGE = 125
+MAX_SLIPPAGE_BPS = 1_000
 _SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,20}$")
 
 
@@ -59,6 +70,18 @@ class SimulatorSettings(BaseSettings):
     ban_s: int = Field(default=MIN_BAN_S, ge=1)
     """First ban's length; each further ban doubles it, up to ``max_ban_s``."""
     max_ban_s: int = Field(default=MAX_BAN_S, ge=1)
+    api_key: str = Field(default=PAPER_API_KEY, min_length=1, max_length=128)
+    """The paper account's API key, sent as ``X-MBX-APIKEY``."""
+    api_secret: SecretStr = SecretStr(PAPER_API_SECRET)
+    """The key's secret: signed requests carry the HMAC-SHA256 of their parameters with it."""
+    starting_balance: Decimal = Field(default=STARTING_BALANCE, gt=0)
+    """USDT wallet balance of the paper account when it opens (and after a reset)."""
+    taker_fee_rate: Decimal = Field(default=TAKER_FEE_RATE, ge=0, lt=1)
+    """Fee charged on every fill, as a share of its notional (0.0004 = 0.04 %)."""
+    default_leverage: int = Field(default=DEFAULT_LEVERAGE, ge=1, le=MAX_LEVERAGE)
+    """Leverage of every symbol until ``POST /fapi/v1/leverage`` changes it."""
+    slippage_bps: Decimal = Field(default=Decimal(0), ge=0, le=MAX_SLIPPAGE_BPS)
+    """Market fills this many basis points worse than the last trade (0: at the last trade)."""
 
     @field_validator("symbols", mode="before")
     @classmethod

@@ -3,6 +3,7 @@ and market kind, the clock, and each market's request budget."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -86,6 +87,7 @@ class Venue:
                 extra_limits={FUNDING_LIMITER: (settings.funding_rate_requests, FUNDING_WINDOW_MS)},
             ),
         }
+        self._reset_actions: list[Callable[[], None]] = []
 
     def now_ms(self) -> int:
         """The exchange's current time."""
@@ -109,10 +111,16 @@ class Venue:
             self._markets[key] = market
         return market
 
+    def on_reset(self, action: Callable[[], None]) -> None:
+        """Run ``action`` on every ``reset`` too (e.g. to reopen the paper account)."""
+        self._reset_actions.append(action)
+
     def reset(self) -> None:
-        """Forget every budget's usage, bans and counters."""
+        """Forget every budget's usage, bans and counters, and reset what asked to be."""
         for budget in self.budgets.values():
             budget.reset()
+        for action in self._reset_actions:
+            action()
 
 
 def venue_of(request: Request) -> Venue:

@@ -9,6 +9,15 @@ endpoint                       spot ``/api/v3``    USD-M futures ``/fapi/v1``
                                                    [500,1000] 5, > 1000 10 (default 500)
 ``aggTrades``                  4                   20
 ``fundingRate``                —                   0, and 1 of its own 500 / 5 min
+``premiumIndex``               —                   1
+``order``                      —                   POST 0 (orders count on their own
+                                                   limit), GET and DELETE 1
+``openOrders``                 —                   1 with ``symbol``, 40 without
+``leverage``                   —                   1
+``userTrades``                 —                   5
+``positionRisk`` (v2, v3)      —                   5
+``account``, ``balance``       —                   5
+  (v2, v3)
 anything else                  1                   1
 =============================  ==================  ======================================
 
@@ -48,8 +57,26 @@ FLAT_WEIGHTS: dict[MarketKind, dict[str, int]] = {
         "exchangeInfo": 1,
         "aggTrades": 20,
         "fundingRate": 0,
+        "premiumIndex": 1,
+        "order": 1,
+        "openOrders": 1,
+        "leverage": 1,
+        "userTrades": 5,
+        "positionRisk": 5,
+        "account": 5,
+        "balance": 5,
     },
 }
+METHOD_WEIGHTS: dict[MarketKind, dict[tuple[str, str], int]] = {
+    MarketKind.SPOT: {},
+    MarketKind.FUTURES: {("POST", "order"): 0},
+}
+"""Weights that depend on the HTTP method: a new order draws no IP weight on Binance."""
+ALL_SYMBOLS_WEIGHTS: dict[MarketKind, dict[str, int]] = {
+    MarketKind.SPOT: {},
+    MarketKind.FUTURES: {"openOrders": 40},
+}
+"""Weights of requests that leave out ``symbol`` and so cover every symbol."""
 
 
 @dataclass(frozen=True)
@@ -68,12 +95,19 @@ def futures_kline_weight(limit: int) -> int:
     return FUTURES_KLINE_TOP_WEIGHT
 
 
-def request_cost(market: MarketKind, endpoint: str, query: Mapping[str, str]) -> Cost:
-    """The cost of a request to ``endpoint`` (the path after the market prefix)."""
+def request_cost(
+    market: MarketKind, endpoint: str, query: Mapping[str, str], method: str = "GET"
+) -> Cost:
+    """The cost of a ``method`` request to ``endpoint`` (the path after the market prefix)."""
     if market is MarketKind.FUTURES and endpoint == "klines":
         raw = query.get("limit", "")
         limit = int(raw) if raw.isdigit() else DEFAULT_KLINE_LIMIT
         return Cost(futures_kline_weight(limit))
+    by_method = METHOD_WEIGHTS[market].get((method, endpoint))
+    if by_method is not None:
+        return Cost(by_method)
+    if "symbol" not in query and endpoint in ALL_SYMBOLS_WEIGHTS[market]:
+        return Cost(ALL_SYMBOLS_WEIGHTS[market][endpoint])
     weight = FLAT_WEIGHTS[market].get(endpoint, DEFAULT_WEIGHT)
     if market is MarketKind.FUTURES and endpoint == "fundingRate":
         return Cost(weight, {FUNDING_LIMITER: 1})

@@ -17,6 +17,11 @@ SYMBOL_PATTERN = r"^[A-Z0-9]{2,20}$"
 _SYMBOL_RE = re.compile(SYMBOL_PATTERN)
 
 MINUTE_MS = 60_000
+DEFAULT_SYMBOLS: tuple[str, ...] = (
+    "BTCUSDT", "ETHUSDT", "BNBUSDT", "ADAUSDT", "DOTUSDT",
+    "LINKUSDT", "LTCUSDT", "BCHUSDT", "XLMUSDT", "XRPUSDT",
+)  # fmt: skip
+"""What every service works on when ``DEFAULT_SYMBOLS`` is not set."""
 WEEK_PHASE_MS = 4 * 86_400_000
 
 

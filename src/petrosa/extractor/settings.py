@@ -7,10 +7,8 @@ from typing import Annotated
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_SYMBOLS = (
-    "BTCUSDT", "ETHUSDT", "BNBUSDT", "ADAUSDT", "DOTUSDT",
-    "LINKUSDT", "LTCUSDT", "BCHUSDT", "XLMUSDT", "XRPUSDT",
-)  # fmt: skip
+from petrosa.contracts.market import DEFAULT_SYMBOLS
+
 DEFAULT_CONCURRENCY = 10
 
 

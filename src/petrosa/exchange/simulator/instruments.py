@@ -61,19 +61,6 @@ class Instrument:
         return self.spot if market is MarketKind.SPOT else self.futures
 
 
-DEFAULT_SYMBOLS: tuple[str, ...] = (
-    "BTCUSDT",
-    "ETHUSDT",
-    "BNBUSDT",
-    "ADAUSDT",
-    "DOTUSDT",
-    "LINKUSDT",
-    "LTCUSDT",
-    "BCHUSDT",
-    "XLMUSDT",
-    "XRPUSDT",
-)
-
 QUOTE_ASSETS: tuple[str, ...] = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "BTC", "ETH", "BNB")
 """Quote assets recognised at the end of a symbol, longest match first after sorting."""
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from petrosa.exchange.simulator.instruments import DEFAULT_SYMBOLS
+from petrosa.contracts.market import DEFAULT_SYMBOLS
 
 DEFAULT_PORT = 8100
 DEFAULT_SEED = 42

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from petrosa.contracts.market import DEFAULT_SYMBOLS
 from petrosa.exchange.simulator.bars import ADDITIVE, Bars
 from petrosa.exchange.simulator.instruments import (
-    DEFAULT_SYMBOLS,
     KNOWN_INSTRUMENTS,
     MarketKind,
     derived_instrument,

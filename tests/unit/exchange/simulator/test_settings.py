@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from pydantic import ValidationError
 
+from petrosa.contracts.market import DEFAULT_SYMBOLS
 from petrosa.exchange.simulator.clock import SimulatedClock
-from petrosa.exchange.simulator.instruments import DEFAULT_SYMBOLS
 from petrosa.exchange.simulator.settings import SimulatorSettings
 from petrosa.exchange.simulator.text import decimal_text, padded_text
 

@@ -13,6 +13,17 @@ Every request reserves its documented weight on a ``WeightBudget`` shared by all
 the market in the process, synchronised with Binance's ``X-MBX-USED-WEIGHT-1M``; 429 pauses
 every task, 418 stops them all. Errors form one tree under ``BinanceError``; see
 ``petrosa.exchange.binance._errors`` for it and for which errors are retried.
+
+Trading (USD-M futures, signed) goes through ``BinanceFuturesTrading``, which implements
+``petrosa.exchange.trading.TradingExchange`` on the same core (testnet unless told
+otherwise; the simulator's paper account at its URL)::
+
+    async with BinanceFuturesTrading(key, secret, base_url="http://127.0.0.1:8100") as ex:
+        order = await ex.place_market_order(
+            "BTCUSDT", OrderSide.BUY, Decimal("0.002"), client_order_id="sig-1-open"
+        )
+
+Its errors are a branch of the same tree: ``petrosa.exchange.binance._trading_errors``.
 """
 
 from petrosa.exchange.binance._budget import (
@@ -56,7 +67,29 @@ from petrosa.exchange.binance._markets import (
     Market,
 )
 from petrosa.exchange.binance._settings import BinanceSettings
+from petrosa.exchange.binance._signing import API_KEY_HEADER, hmac_signature, signed_query
 from petrosa.exchange.binance._stats import ClientStats
+from petrosa.exchange.binance._trading import (
+    PRODUCTION_URL,
+    TESTNET_URL,
+    BinanceFuturesTrading,
+)
+from petrosa.exchange.binance._trading_core import DEFAULT_RECV_WINDOW_MS
+from petrosa.exchange.binance._trading_errors import (
+    AlgoOrderRequiredError,
+    AuthenticationError,
+    DuplicateClientOrderIdError,
+    InsufficientMarginError,
+    InvalidApiKeyError,
+    InvalidSignatureError,
+    MinNotionalError,
+    OrderRejectedError,
+    PrecisionError,
+    ReduceOnlyRejectedError,
+    TimestampOutsideRecvWindowError,
+    UnknownOrderError,
+    WouldImmediatelyTriggerError,
+)
 from petrosa.exchange.binance._weights import (
     kline_page_limit,
     kline_weight,
@@ -65,6 +98,7 @@ from petrosa.exchange.binance._weights import (
 )
 
 __all__ = [
+    "API_KEY_HEADER",
     "DEFAULT_BACKOFF_INITIAL_S",
     "DEFAULT_BACKOFF_MAX_S",
     "DEFAULT_BOUNDARY_MARGIN_S",
@@ -72,35 +106,54 @@ __all__ = [
     "DEFAULT_LIMITS",
     "DEFAULT_MAX_ATTEMPTS",
     "DEFAULT_MAX_RATE_LIMIT_PAUSES",
+    "DEFAULT_RECV_WINDOW_MS",
     "DEFAULT_TIMEOUT",
     "FUNDING_RATE_REQUESTS_PER_WINDOW",
     "FUTURES_WEIGHT_LIMIT_PER_MINUTE",
+    "PRODUCTION_URL",
     "SPOT_WEIGHT_LIMIT_PER_MINUTE",
+    "TESTNET_URL",
+    "AlgoOrderRequiredError",
+    "AuthenticationError",
     "BinanceAPIError",
     "BinanceClient",
     "BinanceDecodingError",
     "BinanceError",
+    "BinanceFuturesTrading",
     "BinanceRequestError",
     "BinanceServerError",
     "BinanceSettings",
     "BinanceTransportError",
     "BudgetStats",
     "ClientStats",
+    "DuplicateClientOrderIdError",
     "Endpoint",
     "IPBannedError",
+    "InsufficientMarginError",
+    "InvalidApiKeyError",
     "InvalidIntervalError",
     "InvalidParameterError",
+    "InvalidSignatureError",
     "InvalidSymbolError",
     "Market",
+    "MinNotionalError",
+    "OrderRejectedError",
+    "PrecisionError",
     "RateLimitedError",
+    "ReduceOnlyRejectedError",
     "Reservation",
     "RetryPolicy",
+    "TimestampOutsideRecvWindowError",
+    "UnknownOrderError",
     "WeightBudget",
+    "WouldImmediatelyTriggerError",
     "closed_klines_only",
+    "hmac_signature",
     "kline_page_limit",
     "kline_weight",
     "optimal_kline_limit",
     "request_weight",
     "shared_budget",
     "shared_funding_budget",
+    "signed_query",
 ]

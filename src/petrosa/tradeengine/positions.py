@@ -10,26 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from enum import StrEnum
 
 from petrosa.contracts.trading import PositionSide
+from petrosa.exchange.trading import OrderSide
 
 PRICE_QUANTUM = Decimal("1e-12")
 """Weighted entry prices and split fees are kept to 12 decimals (the store allows 18)."""
 ZERO = Decimal(0)
-
-
-class OrderSide(StrEnum):
-    BUY = "BUY"
-    SELL = "SELL"
-
-    @property
-    def opens(self) -> PositionSide:
-        return PositionSide.LONG if self is OrderSide.BUY else PositionSide.SHORT
-
-    @classmethod
-    def closing(cls, side: PositionSide) -> OrderSide:
-        return cls.SELL if side is PositionSide.LONG else cls.BUY
 
 
 @dataclass(frozen=True)
@@ -69,6 +56,10 @@ class FillOutcome:
     realized: Decimal
 
 
+def _opens(side: OrderSide) -> PositionSide:
+    return PositionSide.LONG if side is OrderSide.BUY else PositionSide.SHORT
+
+
 def _gross(side: PositionSide, entry: Decimal, exit_price: Decimal, quantity: Decimal) -> Decimal:
     move = exit_price - entry if side is PositionSide.LONG else entry - exit_price
     return move * quantity
@@ -79,10 +70,10 @@ def apply_fill(position: OpenPosition | None, fill: Fill) -> FillOutcome:
     or flips (closes, then opens the remainder on the other side)."""
     if position is None or position.quantity == ZERO:
         opened = OpenPosition(
-            fill.side.opens, fill.quantity, fill.price, -fill.fee, fill.fee, fill.time
+            _opens(fill.side), fill.quantity, fill.price, -fill.fee, fill.fee, fill.time
         )
         return FillOutcome(opened, None, -fill.fee)
-    if fill.side.opens is position.side:
+    if _opens(fill.side) is position.side:
         quantity = position.quantity + fill.quantity
         entry = (position.notional + fill.quantity * fill.price) / quantity
         added = replace(
@@ -111,6 +102,6 @@ def apply_fill(position: OpenPosition | None, fill: Fill) -> FillOutcome:
         return FillOutcome(None, after, realized)
     opening_fee = fill.fee - closing_fee
     flipped = OpenPosition(
-        fill.side.opens, leftover, fill.price, -opening_fee, opening_fee, fill.time
+        _opens(fill.side), leftover, fill.price, -opening_fee, opening_fee, fill.time
     )
     return FillOutcome(flipped, after, realized - opening_fee)

@@ -1,0 +1,40 @@
+"""``petrosa tradeengine serve``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from petrosa.cli.errors import usage_error
+from petrosa.cli.logs import configure_logging
+
+app = typer.Typer(no_args_is_help=True, help="The trade engine (signals → orders → positions).")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8010)")] = None,
+    log_level: Annotated[str, typer.Option(help="Log level")] = "info",
+) -> None:
+    """Serve the engine: HTTP ingress and API, plus the NATS consumer when NATS_URL is set."""
+    import uvicorn
+    from pydantic import ValidationError
+
+    from petrosa.tradeengine.api import create_app
+    from petrosa.tradeengine.settings import TradeEngineSettings
+
+    configure_logging(log_level)
+    try:
+        settings = TradeEngineSettings()
+    except ValidationError as error:
+        raise usage_error(str(error).splitlines()[0]) from None
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=log_level,
+        access_log=False,
+        log_config=None,
+    )

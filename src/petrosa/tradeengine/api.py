@@ -1,0 +1,115 @@
+"""The trade engine's HTTP API: signals in; orders, positions, P&L and decisions out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from petrosa import __version__
+from petrosa.client import DataManagerError
+from petrosa.contracts.signals import Signal, SignalDecision
+from petrosa.contracts.trading import DailyPnl, Position, PositionStatus
+from petrosa.coordination import CoordinationError
+from petrosa.tradeengine.ledger import FenceLost
+from petrosa.tradeengine.service import Engine
+from petrosa.tradeengine.settings import TradeEngineSettings
+
+Limit = Annotated[int, Query(ge=1, le=1_000)]
+
+
+def create_app(
+    settings: TradeEngineSettings | None = None, engine: Engine | None = None
+) -> FastAPI:
+    settings = settings or TradeEngineSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        running = engine or Engine(settings)
+        await running.start()
+        app.state.engine = running
+        try:
+            yield
+        finally:
+            await running.stop()
+
+    app = FastAPI(title="petrosa trade engine", version=__version__, lifespan=lifespan)
+
+    def engine_of(request: Request) -> Engine:
+        running: Engine = request.app.state.engine
+        return running
+
+    @app.get("/health/liveness", tags=["health"])
+    async def liveness() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/health/readiness", tags=["health"])
+    async def readiness(request: Request) -> JSONResponse:
+        """Ready when the Data Manager self-test passed and the DM, the coordination store
+        and (when configured) NATS answer. Reasons are given, secrets never."""
+        running = engine_of(request)
+        problems: list[str] = []
+        if running.selftest_error is not None:
+            problems.append(running.selftest_error)
+        health = await running.store.health()
+        if not health.ready:
+            problems.append("data manager not ready")
+        if not await running.locks.ping():
+            problems.append("coordination store unreachable")
+        if running.consumer is not None and not running.consumer.connected:
+            problems.append("NATS not connected")
+        body = {
+            "status": "ready" if not problems else "unavailable",
+            "problems": problems,
+            "leader": running.election.is_leader,
+        }
+        return JSONResponse(body, status_code=200 if not problems else 503)
+
+    @app.post("/signals", response_model=SignalDecision, tags=["signals"])
+    async def submit(signal: Signal, request: Request) -> SignalDecision:
+        """Decide a signal now (the same pipeline as the NATS ingress)."""
+        try:
+            return await engine_of(request).submit(signal)
+        except (FenceLost, CoordinationError, DataManagerError) as error:
+            raise HTTPException(503, f"try again: {error}", headers={"Retry-After": "1"}) from None
+
+    @app.get("/decisions", response_model=list[SignalDecision], tags=["signals"])
+    async def decisions(request: Request, limit: Limit = 100) -> list[SignalDecision]:
+        return await engine_of(request).executor.ledger.decisions(limit)
+
+    @app.get("/orders", tags=["orders"])
+    async def orders(request: Request, limit: Limit = 100) -> list[dict[str, Any]]:
+        """Orders placed, newest first, each with its signal_id and client order id."""
+        return await engine_of(request).executor.ledger.orders(limit)
+
+    @app.get("/positions", response_model=list[Position], tags=["positions"])
+    async def positions(
+        request: Request,
+        status: PositionStatus | None = None,
+        symbol: str | None = None,
+        limit: Limit = 100,
+    ) -> list[Position]:
+        store = engine_of(request).store
+        return list(await store.list_positions(status=status, symbol=symbol, limit=limit))
+
+    @app.get("/pnl/daily/{date}", response_model=DailyPnl, tags=["positions"])
+    async def daily_pnl(date: dt.date, request: Request) -> DailyPnl:
+        return await engine_of(request).store.get_daily_pnl(date)
+
+    @app.get("/reconciliation", tags=["positions"])
+    async def reconciliation(request: Request) -> dict[str, Any]:
+        report = engine_of(request).reconciliation
+        return {"checked_at": report.checked_at, "differences": report.differences}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        return Response(
+            generate_latest(engine_of(request).metrics.registry), media_type=CONTENT_TYPE_LATEST
+        )
+
+    return app

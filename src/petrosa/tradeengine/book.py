@@ -1,0 +1,129 @@
+"""Positions and realized P&L written through the Data Manager, each fill applied once.
+
+A fill is applied with one position write that also records the fill's order id in the
+position's ``metadata.fills``; a replica resuming after a crash looks there first, so a fill
+is never applied twice. Its realized P&L is recorded under the event id ``fill:<order id>``,
+which the Data Manager counts once however often it is sent.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from petrosa.client import DataManagerClient
+from petrosa.contracts.trading import (
+    Position,
+    PositionIn,
+    PositionStatus,
+    RealizedPnlIn,
+)
+from petrosa.exchange.trading import OrderFill
+from petrosa.tradeengine.positions import Fill, OpenPosition, apply_fill
+
+RECENT_POSITIONS = 5
+"""How many of a symbol's newest positions are searched for an already applied fill."""
+
+
+def fill_of(order: OrderFill) -> Fill:
+    return Fill(
+        order_id=order.order_id,
+        side=order.side,
+        quantity=order.executed_qty,
+        price=order.avg_price,
+        fee=order.commission or Decimal(0),
+        time=order.update_time,
+    )
+
+
+def as_open(position: Position) -> OpenPosition:
+    return OpenPosition(
+        side=position.side,
+        quantity=position.quantity,
+        entry_price=position.entry_price,
+        realized_pnl=position.realized_pnl,
+        fees=position.fees,
+        opened_at=position.opened_at,
+    )
+
+
+class Book:
+    def __init__(self, store: DataManagerClient) -> None:
+        self.store = store
+
+    async def open_position(self, symbol: str, strategy_id: str | None = None) -> Position | None:
+        positions = await self.store.get_open_positions(symbol=symbol)
+        return positions[0] if positions else None
+
+    async def already_applied(self, symbol: str, order_id: int) -> bool:
+        recent = await self.store.list_positions(symbol=symbol, limit=RECENT_POSITIONS)
+        return any(order_id in p.metadata.get("fills", []) for p in recent)
+
+    async def apply(self, strategy_id: str, symbol: str, order: OrderFill) -> Decimal:
+        """Apply a filled order once; returns the realized P&L it recorded."""
+        fill = fill_of(order)
+        if not await self.already_applied(symbol, order.order_id):
+            current = await self.open_position(symbol)
+            outcome = apply_fill(None if current is None else as_open(current), fill)
+            if outcome.closed is not None and current is not None:
+                await self._write(current.position_id, current, outcome.closed, order, closed=True)
+            elif outcome.position is not None:
+                position_id = (
+                    current.position_id if current is not None else f"{symbol}-{order.order_id}"
+                )
+                await self._write(position_id, current, outcome.position, order, closed=False,
+                                  strategy_id=strategy_id)  # fmt: skip
+            realized = outcome.realized
+        else:
+            realized = await self._realized_of(symbol, order)
+        await self.store.record_realized_pnl(
+            RealizedPnlIn(
+                event_id=f"fill:{order.order_id}",
+                amount=realized,
+                occurred_at=order.update_time,
+                symbol=symbol,
+            )
+        )
+        return realized
+
+    async def _realized_of(self, symbol: str, order: OrderFill) -> Decimal:
+        recent = await self.store.list_positions(symbol=symbol, limit=RECENT_POSITIONS)
+        for position in recent:
+            realized: dict[str, str] = position.metadata.get("realized", {})
+            if str(order.order_id) in realized:
+                return Decimal(realized[str(order.order_id)])
+        return Decimal(0)
+
+    async def _write(
+        self,
+        position_id: str,
+        current: Position | None,
+        state: OpenPosition,
+        order: OrderFill,
+        *,
+        closed: bool,
+        strategy_id: str | None = None,
+    ) -> None:
+        metadata: dict[str, Any] = dict(current.metadata) if current is not None else {}
+        fills = [*metadata.get("fills", []), order.order_id]
+        previous = current.realized_pnl if current is not None else Decimal(0)
+        realized = dict(metadata.get("realized", {}))
+        realized[str(order.order_id)] = format(state.realized_pnl - previous, "f")
+        metadata.update(fills=fills, realized=realized)
+        await self.store.upsert_position(
+            position_id,
+            PositionIn(
+                strategy_id=current.strategy_id if current is not None else strategy_id or "engine",
+                symbol=order.symbol,
+                side=state.side,
+                status=PositionStatus.CLOSED if closed else PositionStatus.OPEN,
+                quantity=state.quantity if not closed or current is None else current.quantity,
+                entry_price=state.entry_price,
+                exit_price=order.avg_price if closed else None,
+                realized_pnl=state.realized_pnl,
+                fees=state.fees,
+                opened_at=state.opened_at,
+                closed_at=order.update_time if closed else None,
+                metadata=metadata,
+            ),
+        )

@@ -1,0 +1,266 @@
+"""Signal → decision, at most once per signal id, across replicas and redeliveries.
+
+Under the symbol's lease lock (fencing token), the signal's ledger record is claimed; a
+record already done means a duplicate. Execution then moves through recorded stages —
+ordered, applied, done — so a replica taking over after a crash resumes where the previous
+one stopped. The entry order's client order id is derived from the signal id: if the
+previous holder placed it before dying, placing again returns that same order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from petrosa.client import DataManagerClient
+from petrosa.contracts.signals import DecisionStatus, Signal, SignalAction, SignalDecision
+from petrosa.contracts.trading import PositionSide
+from petrosa.coordination import Locks
+from petrosa.exchange.trading import (
+    InvalidOrder,
+    OrderFill,
+    OrderRejected,
+    OrderSide,
+    ProtectiveKind,
+    TradingExchange,
+    derive_client_order_id,
+)
+from petrosa.tradeengine.book import Book
+from petrosa.tradeengine.ledger import Ledger, Stage
+from petrosa.tradeengine.risk import RiskLimits, RiskSnapshot, check_order
+from petrosa.tradeengine.settings import TradeEngineSettings
+
+log = logging.getLogger(__name__)
+HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True)
+class OrderPlan:
+    side: OrderSide
+    quantity: Decimal
+    reduce_only: bool
+    added_notional: Decimal
+
+
+class Rejected(Exception):
+    """The signal is refused; the message is the recorded reason."""
+
+
+class Executor:
+    def __init__(
+        self,
+        settings: TradeEngineSettings,
+        store: DataManagerClient,
+        exchange: TradingExchange,
+        locks: Locks,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.exchange = exchange
+        self.locks = locks
+        self.ledger = Ledger(store, settings.replica)
+        self.book = Book(store)
+        self.limits = RiskLimits(
+            max_position_notional=settings.max_position_notional,
+            max_total_exposure=settings.max_total_exposure,
+            max_daily_loss=settings.max_daily_loss,
+            max_open_positions=settings.max_open_positions,
+            cooldown=settings.cooldown,
+        )
+
+    async def handle(self, signal: Signal) -> SignalDecision:
+        """Decide and, if accepted, execute ``signal``; the decision is durable on return."""
+        name = f"symbol.{signal.symbol}"
+        async with self.locks.hold(
+            name, self.settings.replica, self.settings.lock_ttl_s, wait=self.settings.lock_wait_s
+        ) as held:
+            record = await self.ledger.claim(signal, held.token)
+            if record.get("stage") == Stage.DONE.value:
+                previous = SignalDecision.model_validate(record["decision"])
+                return previous.model_copy(update={"status": DecisionStatus.DUPLICATE})
+            try:
+                order = await self._execute(signal, record, held.token, held.ensure_valid)
+            except (Rejected, InvalidOrder, OrderRejected) as refusal:
+                decision = self._decision(signal, DecisionStatus.REJECTED, str(refusal))
+            else:
+                decision = self._decision(
+                    signal, DecisionStatus.EXECUTED, "order filled", order=order
+                )
+            held.ensure_valid()
+            await self.ledger.decide(signal.id, held.token, decision)
+            return decision
+
+    async def _execute(
+        self,
+        signal: Signal,
+        record: dict[str, Any],
+        token: int,
+        still_mine: Callable[[], None],
+    ) -> OrderFill:
+        stage = Stage(record.get("stage", Stage.CLAIMED.value))
+        entry_id = derive_client_order_id(signal.id, "entry")
+        order: OrderFill | None = None
+        if stage is Stage.CLAIMED:
+            self._precheck(signal)
+            plan = await self._plan(signal)
+            still_mine()
+            order = await self.exchange.place_market_order(
+                signal.symbol, plan.side, plan.quantity,
+                client_order_id=entry_id, reduce_only=plan.reduce_only,
+            )  # fmt: skip
+            await self.ledger.record_order(_order_document(order, signal))
+            await self.ledger.advance(signal.id, token, Stage.ORDERED, order_id=order.order_id)
+            stage = Stage.ORDERED
+        if order is None:
+            order = await self.exchange.get_order(signal.symbol, entry_id)
+            if order is None:
+                raise Rejected("the recorded order is unknown to the exchange")
+            if order.commission is None:
+                order = await self._with_fees(order)
+        if stage is Stage.ORDERED:
+            still_mine()
+            await self.book.apply(signal.strategy_id, signal.symbol, order)
+            await self.ledger.advance(signal.id, token, Stage.APPLIED)
+        await self._protect(signal, order)
+        return order
+
+    async def _with_fees(self, order: OrderFill) -> OrderFill:
+        fills = await self.exchange.fills(order.symbol, order.order_id)
+        return replace(
+            order,
+            commission=sum((f.commission for f in fills), Decimal(0)),
+            realized_pnl=sum((f.realized_pnl for f in fills), Decimal(0)),
+        )
+
+    def _precheck(self, signal: Signal) -> None:
+        if signal.action is SignalAction.HOLD:
+            raise Rejected("hold: nothing to do")
+        if signal.symbol not in self.settings.symbols:
+            raise Rejected(f"unknown symbol {signal.symbol}")
+        age = (dt.datetime.now(dt.UTC) - signal.timestamp).total_seconds()
+        if age > self.settings.max_signal_age_s:
+            raise Rejected(f"stale: {age:.0f}s old (max {self.settings.max_signal_age_s:g}s)")
+
+    async def _plan(self, signal: Signal) -> OrderPlan:
+        position = await self.book.open_position(signal.symbol)
+        filters = await self.exchange.symbol_filters(signal.symbol)
+        if signal.action is SignalAction.CLOSE or (
+            position is not None and _opposes(position.side, signal.action)
+        ):
+            if position is None:
+                raise Rejected("close: no open position")
+            side = OrderSide.closing(position.side)
+            return OrderPlan(side, position.quantity, reduce_only=True, added_notional=Decimal(0))
+        side = OrderSide.BUY if signal.action is SignalAction.BUY else OrderSide.SELL
+        price = signal.price
+        account = await self.exchange.account()
+        if signal.quantity is not None:
+            wanted = signal.quantity
+        elif signal.position_size_pct is not None:
+            wanted = account.equity * signal.position_size_pct / HUNDRED / price
+        else:
+            wanted = self.settings.default_notional / price
+        quantity = filters.order_quantity(wanted, price)
+        added = quantity * price
+        snapshot = await self._snapshot(signal.symbol, account.equity)
+        reason = check_order(signal.symbol, added, self.limits, snapshot)
+        if reason is not None:
+            raise Rejected(f"risk: {reason}")
+        return OrderPlan(side, quantity, reduce_only=False, added_notional=added)
+
+    async def _snapshot(self, symbol: str, equity: Decimal) -> RiskSnapshot:
+        positions = await self.store.get_open_positions()
+        today = dt.datetime.now(dt.UTC).date()
+        daily = await self.store.get_daily_pnl(today)
+        mine = [p for p in positions if p.symbol == symbol]
+        last_entry = max((p.updated_at for p in mine), default=None)
+        return RiskSnapshot(
+            equity=equity,
+            daily_pnl=daily.total,
+            position_notionals={p.symbol: p.quantity * p.entry_price for p in positions},
+            last_entry_at=last_entry,
+        )
+
+    async def _protect(self, signal: Signal, order: OrderFill) -> None:
+        """Stop-loss / take-profit after a confirmed entry fill, on the closing side."""
+        if order.reduce_only or not order.is_filled:
+            return
+        position = await self.book.open_position(signal.symbol)
+        if position is None:
+            return
+        side = OrderSide.closing(position.side)
+        filters = await self.exchange.symbol_filters(signal.symbol)
+        for kind, price in _protective_prices(signal, position.side, order.avg_price):
+            await self.exchange.place_protective_order(
+                signal.symbol, side, kind, filters.round_price(price),
+                client_order_id=derive_client_order_id(signal.id, kind.value),
+            )  # fmt: skip
+
+    def _decision(
+        self,
+        signal: Signal,
+        status: DecisionStatus,
+        reason: str,
+        *,
+        order: OrderFill | None = None,
+    ) -> SignalDecision:
+        return SignalDecision(
+            signal_id=signal.id,
+            status=status,
+            reason=reason,
+            symbol=signal.symbol,
+            strategy_id=signal.strategy_id,
+            action=signal.action.value,
+            client_order_id=None if order is None else order.client_order_id,
+            order_id=None if order is None else order.order_id,
+            decided_at=dt.datetime.now(dt.UTC),
+            replica=self.settings.replica,
+        )
+
+
+def _opposes(side: PositionSide, action: SignalAction) -> bool:
+    return (side is PositionSide.LONG and action is SignalAction.SELL) or (
+        side is PositionSide.SHORT and action is SignalAction.BUY
+    )
+
+
+def _protective_prices(
+    signal: Signal, side: PositionSide, entry: Decimal
+) -> list[tuple[ProtectiveKind, Decimal]]:
+    """Absolute stop/take prices: below entry for a long's stop, above for a short's."""
+    sign = Decimal(1) if side is PositionSide.LONG else Decimal(-1)
+    prices: list[tuple[ProtectiveKind, Decimal]] = []
+    if signal.stop_loss is not None:
+        prices.append((ProtectiveKind.STOP_LOSS, signal.stop_loss))
+    elif signal.stop_loss_pct is not None:
+        prices.append(
+            (ProtectiveKind.STOP_LOSS, entry * (1 - sign * signal.stop_loss_pct / HUNDRED))
+        )
+    if signal.take_profit is not None:
+        prices.append((ProtectiveKind.TAKE_PROFIT, signal.take_profit))
+    elif signal.take_profit_pct is not None:
+        prices.append(
+            (ProtectiveKind.TAKE_PROFIT, entry * (1 + sign * signal.take_profit_pct / HUNDRED))
+        )
+    return prices
+
+
+def _order_document(order: OrderFill, signal: Signal) -> dict[str, Any]:
+    return {
+        "client_order_id": order.client_order_id,
+        "signal_id": signal.id,
+        "order_id": order.order_id,
+        "symbol": order.symbol,
+        "side": order.side.value,
+        "status": order.status.value,
+        "quantity": format(order.executed_qty, "f"),
+        "avg_price": format(order.avg_price, "f"),
+        "commission": None if order.commission is None else format(order.commission, "f"),
+        "reduce_only": order.reduce_only,
+        "duplicate": order.duplicate,
+        "update_time": order.update_time.isoformat(),
+    }

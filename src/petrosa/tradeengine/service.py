@@ -1,0 +1,202 @@
+"""Wiring of one trade-engine replica: clients, executor, NATS ingress, leadership."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import orjson
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from pydantic import ValidationError
+
+from petrosa.bus import BusSettings
+from petrosa.client import DataManagerClient, DataManagerError
+from petrosa.contracts.signals import DecisionStatus, Signal, SignalDecision
+from petrosa.coordination import CoordinationError, LeaderElection, Locks
+from petrosa.exchange.binance import BinanceFuturesTrading, BinanceSettings
+from petrosa.exchange.trading import ExchangePosition, TradingExchange
+from petrosa.tradeengine.executor import Executor
+from petrosa.tradeengine.ingress import SignalConsumer
+from petrosa.tradeengine.ledger import SIGNALS, FenceLost
+from petrosa.tradeengine.settings import TradeEngineSettings
+
+log = logging.getLogger(__name__)
+SELFTEST = "tradeengine_selftest"
+LEADER_ELECTION = "tradeengine.leader"
+RECONCILE_EVERY_S = 60.0
+
+
+@dataclass
+class Reconciliation:
+    """Open positions by symbol: what the Data Manager says against what the exchange says."""
+
+    checked_at: float | None = None
+    differences: list[str] = field(default_factory=list)
+
+
+class EngineMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.decisions = Counter(
+            "petrosa_te_decisions", "Signal decisions", ["status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "petrosa_te_decision_seconds",
+            "Signal received → decision durable",
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+
+
+class Engine:
+    def __init__(
+        self, settings: TradeEngineSettings, exchange: TradingExchange | None = None
+    ) -> None:
+        self.settings = settings
+        self.store = DataManagerClient()
+        self.exchange: TradingExchange = exchange or _exchange(settings)
+        self.locks = Locks.from_settings()
+        self.executor = Executor(settings, self.store, self.exchange, self.locks)
+        self.metrics = EngineMetrics()
+        self.selftest_error: str | None = "not run yet"
+        self.reconciliation = Reconciliation()
+        self.consumer: SignalConsumer | None = None
+        nats_url = BusSettings().nats_url
+        if nats_url:
+            self.consumer = SignalConsumer(
+                nats_url,
+                stream=settings.nats_stream,
+                durable=settings.nats_durable,
+                ack_wait_s=settings.nats_ack_wait_s,
+                handler=self.handle_payload,
+            )
+        self.election = LeaderElection(
+            self.locks, LEADER_ELECTION, settings.replica, on_change=self._leadership
+        )
+        self._leader_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.self_test()
+        await self.executor.ledger.prepare()
+        self.election.start()
+        if self.consumer is not None:
+            await self.consumer.start()
+
+    async def stop(self) -> None:
+        if self.consumer is not None:
+            await self.consumer.stop()
+        await self.election.resign()
+        if self._leader_task is not None:
+            self._leader_task.cancel()
+        await self.locks.close()
+        await self.exchange.close()
+        await self.store.close()
+
+    async def self_test(self) -> None:
+        """Write a document through the Data Manager and read it back (readiness needs it)."""
+        marker = {"_id": f"{self.settings.replica}-{uuid.uuid4().hex}", "at": time.time()}
+        try:
+            await self.store.insert_one(SELFTEST, marker)
+            found = await self.store.query(SELFTEST, {"_id": marker["_id"]}, limit=1)
+            if len(found) != 1 or found[0].get("at") != marker["at"]:
+                raise RuntimeError("the document read back differs from the one written")
+            await self.store.delete(SELFTEST, {"_id": marker["_id"]})
+        except (DataManagerError, RuntimeError) as error:
+            self.selftest_error = f"data manager self-test failed: {error}"
+            log.error(self.selftest_error)
+            return
+        self.selftest_error = None
+
+    async def submit(self, signal: Signal) -> SignalDecision:
+        started = time.perf_counter()
+        decision = await self.executor.handle(signal)
+        self.metrics.decisions.labels(decision.status.value).inc()
+        self.metrics.latency.observe(time.perf_counter() - started)
+        return decision
+
+    async def handle_payload(self, payload: bytes) -> bool:
+        """A NATS message; True when it may be acked."""
+        try:
+            signal = Signal.model_validate_json(payload)
+        except ValidationError as error:
+            await self._record_invalid(payload, error)
+            return True
+        try:
+            decision = await self.submit(signal)
+        except (FenceLost, CoordinationError, DataManagerError) as error:
+            log.info("signal %s not decided here (%s); redelivery will settle it", signal.id, error)
+            return False
+        log.info("signal %s: %s (%s)", signal.id, decision.status.value, decision.reason)
+        return True
+
+    async def _record_invalid(self, payload: bytes, error: ValidationError) -> None:
+        """Refused payloads are recorded too, under their signal id (or a hash of them)."""
+        try:
+            raw = orjson.loads(payload)
+            given = raw.get("signal_id") if isinstance(raw, dict) else None
+        except orjson.JSONDecodeError:
+            given = None
+        signal_id = (
+            str(given) if given else f"invalid-{uuid.uuid5(uuid.NAMESPACE_OID, payload.hex())}"
+        )
+        first = error.errors()[0]
+        reason = f"invalid: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+        decision = SignalDecision(
+            signal_id=signal_id,
+            status=DecisionStatus.REJECTED,
+            reason=reason,
+            decided_at=dt.datetime.now(dt.UTC),
+            replica=self.settings.replica,
+        )
+        self.metrics.decisions.labels(DecisionStatus.REJECTED.value).inc()
+        await self.store.insert_one(
+            SIGNALS,
+            {"_id": signal_id, "stage": "done", "decision": decision.model_dump(mode="json")},
+        )
+
+    def _leadership(self, leading: bool) -> None:
+        if leading:
+            self._leader_task = asyncio.create_task(self._lead(), name="leader-duties")
+        elif self._leader_task is not None:
+            self._leader_task.cancel()
+
+    async def _lead(self) -> None:
+        """Leader duties: reconcile open positions against the exchange, periodically."""
+        while self.election.is_leader:
+            try:
+                await self.reconcile()
+            except Exception as error:  # a failed round is reported, the next one tries again
+                self.reconciliation.differences = [f"reconciliation failed: {error}"]
+            await asyncio.sleep(RECONCILE_EVERY_S)
+
+    async def reconcile(self) -> Reconciliation:
+        stored = {p.symbol: p for p in await self.store.get_open_positions()}
+        held: dict[str, ExchangePosition] = {p.symbol: p for p in await self.exchange.positions()}
+        differences: list[str] = []
+        for symbol in sorted(set(stored) | set(held)):
+            mine, theirs = stored.get(symbol), held.get(symbol)
+            if mine is None and theirs is not None:
+                differences.append(f"{symbol}: exchange holds {theirs.quantity}, none stored")
+            elif mine is not None and theirs is None:
+                differences.append(
+                    f"{symbol}: stored {mine.side.value} {mine.quantity}, exchange flat"
+                )
+            elif mine is not None and theirs is not None:
+                signed = mine.quantity if mine.side.value == "long" else -mine.quantity
+                if signed != theirs.quantity:
+                    differences.append(f"{symbol}: stored {signed}, exchange {theirs.quantity}")
+        self.reconciliation = Reconciliation(time.time(), differences)
+        for line in differences:
+            log.warning("reconciliation: %s", line)
+        return self.reconciliation
+
+
+def _exchange(settings: TradeEngineSettings) -> TradingExchange:
+    key, secret = settings.api_key.get_secret_value(), settings.api_secret.get_secret_value()
+    if settings.exchange == "paper":
+        return BinanceFuturesTrading(key, secret, base_url=BinanceSettings().futures_api_url)
+    return BinanceFuturesTrading(key, secret, testnet=settings.testnet)

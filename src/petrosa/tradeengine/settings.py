@@ -1,0 +1,53 @@
+"""Trade-engine configuration from the environment, read once at start."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from petrosa.contracts.market import DEFAULT_SYMBOLS
+
+
+class TradeEngineSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRADEENGINE_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8010
+    exchange: Literal["paper", "binance"] = "paper"
+    """paper: the exchange simulator at BINANCE_FUTURES_API_URL; binance: the real exchange."""
+    testnet: bool = True
+    api_key: SecretStr = SecretStr("paper-key")
+    api_secret: SecretStr = SecretStr("paper-secret")
+    symbols: Annotated[tuple[str, ...], NoDecode] = DEFAULT_SYMBOLS
+    """Symbols the engine trades; signals for others are rejected as unknown."""
+    max_signal_age_s: float = Field(default=60.0, gt=0)
+    """Older signals are stale and rejected."""
+    default_notional: Decimal = Decimal("100")
+    """Order size in USDT when a signal gives neither quantity nor position_size_pct."""
+    max_position_notional: Decimal = Decimal("1000")
+    max_total_exposure: Decimal = Decimal("3")
+    max_daily_loss: Decimal = Decimal("500")
+    max_open_positions: int = 10
+    cooldown_s: float = Field(default=0.0, ge=0)
+    lock_ttl_s: float = Field(default=10.0, gt=0)
+    lock_wait_s: float = Field(default=30.0, ge=0)
+    nats_stream: str = "SIGNALS"
+    nats_durable: str = "tradeengine"
+    nats_ack_wait_s: float = Field(default=30.0, gt=0)
+    replica: str = Field(default_factory=socket.gethostname)
+
+    @field_validator("symbols", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(s.strip().upper() for s in value.split(",") if s.strip())
+        return value
+
+    @property
+    def cooldown(self) -> dt.timedelta:
+        return dt.timedelta(seconds=self.cooldown_s)

@@ -32,3 +32,5 @@ def configure_logging(level: str = "INFO") -> None:
         handler = logging.StreamHandler()
         handler.setFormatter(JsonLineFormatter())
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    # One line per HTTP call made is noise in a service's log; warnings still show.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))

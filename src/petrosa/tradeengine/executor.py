@@ -9,6 +9,7 @@ previous holder placed it before dying, placing again returns that same order.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -27,9 +28,11 @@ from petrosa.exchange.trading import (
     OrderSide,
     ProtectiveKind,
     TradingExchange,
+    UnknownOrder,
     derive_client_order_id,
 )
 from petrosa.tradeengine.book import Book
+from petrosa.tradeengine.failpoints import failpoint
 from petrosa.tradeengine.ledger import Ledger, Stage
 from petrosa.tradeengine.risk import RiskLimits, RiskSnapshot, check_order
 from petrosa.tradeengine.settings import TradeEngineSettings
@@ -112,6 +115,7 @@ class Executor:
                 signal.symbol, plan.side, plan.quantity,
                 client_order_id=entry_id, reduce_only=plan.reduce_only,
             )  # fmt: skip
+            failpoint("after_order")
             await self.ledger.record_order(_order_document(order, signal))
             await self.ledger.advance(signal.id, token, Stage.ORDERED, order_id=order.order_id)
             stage = Stage.ORDERED
@@ -125,8 +129,20 @@ class Executor:
             still_mine()
             await self.book.apply(signal.strategy_id, signal.symbol, order)
             await self.ledger.advance(signal.id, token, Stage.APPLIED)
-        await self._protect(signal, order)
+        if order.reduce_only:
+            await self._cancel_protection(signal.symbol)
+        else:
+            await self._protect(signal, order)
         return order
+
+    async def _cancel_protection(self, symbol: str) -> None:
+        """After a close, the position's resting stop-loss/take-profit orders go too."""
+        if await self.book.open_position(symbol) is not None:
+            return
+        for resting in await self.exchange.open_orders(symbol):
+            if resting.close_position or resting.reduce_only:
+                with contextlib.suppress(UnknownOrder):  # it filled or went meanwhile
+                    await self.exchange.cancel_order(symbol, resting.client_order_id)
 
     async def _with_fees(self, order: OrderFill) -> OrderFill:
         fills = await self.exchange.fills(order.symbol, order.order_id)
@@ -187,7 +203,7 @@ class Executor:
 
     async def _protect(self, signal: Signal, order: OrderFill) -> None:
         """Stop-loss / take-profit after a confirmed entry fill, on the closing side."""
-        if order.reduce_only or not order.is_filled:
+        if not order.is_filled:
             return
         position = await self.book.open_position(signal.symbol)
         if position is None:

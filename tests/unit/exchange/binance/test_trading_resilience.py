@@ -1,0 +1,135 @@
+"""Lost answers, refused connections, 5xx, 429 and clock drift while trading: an order is
+looked up by its client id before it is ever sent again, so none is placed twice."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from petrosa.exchange.binance import BinanceTransportError, RetryPolicy
+from petrosa.exchange.trading import OrderSide, OrderStatus, ProtectiveKind
+from tests.unit.exchange.binance.test_trading_helpers import LOST, REFUSED, Rig, trading_rig
+
+D = Decimal
+ORDER = "/fapi/v1/order"
+BUY = OrderSide.BUY
+
+
+@pytest.fixture
+async def rig() -> AsyncIterator[Rig]:
+    async with trading_rig() as built:
+        yield built
+
+
+def _unavailable() -> httpx.Response:
+    return httpx.Response(503, json={"code": -1001, "msg": "Internal error."})
+
+
+async def _buy(rig: Rig, client_id: str = "o-1") -> Decimal:
+    order = await rig.exchange.place_market_order(
+        "BTCUSDT", BUY, D("0.002"), client_order_id=client_id
+    )
+    assert order.status is OrderStatus.FILLED
+    assert not order.duplicate
+    return order.executed_qty
+
+
+async def test_a_lost_answer_finds_the_order_it_placed(rig: Rig) -> None:
+    rig.faults.plan("POST", ORDER, LOST)
+    assert await _buy(rig) == D("0.002")
+    assert rig.faults.count("POST", ORDER) == 1
+    assert rig.trades() == 1
+
+
+async def test_a_request_that_never_arrived_is_sent_again_with_the_same_id(rig: Rig) -> None:
+    rig.faults.plan("POST", ORDER, REFUSED)
+    await _buy(rig)
+    assert rig.faults.count("POST", ORDER) == 2
+    assert rig.trades() == 1
+
+
+async def test_a_5xx_is_checked_before_resending(rig: Rig) -> None:
+    rig.faults.plan("POST", ORDER, _unavailable())
+    await _buy(rig)
+    assert rig.faults.count("POST", ORDER) == 2
+    assert rig.trades() == 1
+
+
+async def test_placement_gives_up_after_its_attempts(rig: Rig) -> None:
+    rig.faults.plan("POST", ORDER, REFUSED, REFUSED, REFUSED)
+    with pytest.raises(BinanceTransportError):
+        await _buy(rig)
+    assert rig.faults.count("POST", ORDER) == 3
+    assert rig.trades() == 0
+
+
+async def test_a_429_pauses_then_resends(rig: Rig) -> None:
+    limited = httpx.Response(
+        429, json={"code": -1003, "msg": "Too many requests."}, headers={"Retry-After": "7"}
+    )
+    rig.faults.plan("POST", ORDER, limited)
+    await _buy(rig)
+    assert rig.faults.count("POST", ORDER) == 2
+    assert 7 in rig.time.sleeps or sum(rig.time.sleeps) >= 7
+    assert rig.trades() == 1
+
+
+async def test_reads_are_retried_after_transport_errors(rig: Rig) -> None:
+    rig.faults.plan("GET", "/fapi/v3/account", REFUSED, LOST)
+    account = await rig.exchange.account()
+    assert account.wallet_balance == D(10_000)
+    assert rig.faults.count("GET", "/fapi/v3/account") == 3
+
+
+async def test_a_lost_cancel_answer_is_confirmed_by_a_lookup(rig: Rig) -> None:
+    ex = rig.exchange
+    await _buy(rig)
+    stop = rig.price() * D("0.9")
+    await ex.place_protective_order(
+        "BTCUSDT", OrderSide.SELL, ProtectiveKind.STOP_LOSS, stop, client_order_id="sl"
+    )
+    rig.faults.plan("DELETE", ORDER, LOST)
+    assert (await ex.cancel_order("BTCUSDT", "sl")).status is OrderStatus.CANCELED
+    assert rig.faults.count("DELETE", ORDER) == 1
+
+
+async def test_a_cancel_that_never_arrived_is_sent_again(rig: Rig) -> None:
+    ex = rig.exchange
+    await _buy(rig)
+    stop = rig.price() * D("0.9")
+    await ex.place_protective_order(
+        "BTCUSDT", OrderSide.SELL, ProtectiveKind.STOP_LOSS, stop, client_order_id="sl"
+    )
+    rig.faults.plan("DELETE", ORDER, REFUSED)
+    assert (await ex.cancel_order("BTCUSDT", "sl")).status is OrderStatus.CANCELED
+    assert rig.faults.count("DELETE", ORDER) == 2
+
+
+async def test_a_clock_drift_is_measured_again_and_the_request_resent(rig: Rig) -> None:
+    await rig.exchange.account()
+    assert rig.faults.count("GET", "/fapi/v1/time") == 1
+    rig.sim_clock.advance(60_000)
+    await rig.exchange.account()
+    assert rig.faults.count("GET", "/fapi/v1/time") == 2
+    assert rig.faults.count("GET", "/fapi/v3/account") == 3
+
+
+async def test_weights_agree_with_the_server(rig: Rig) -> None:
+    await _buy(rig)
+    await rig.exchange.positions()
+    await rig.exchange.open_orders()
+    stats = rig.exchange.stats
+    # time 1, exchangeInfo 1, premiumIndex 1, order lookup 1, order 0, userTrades 5,
+    # positionRisk 5, openOrders without a symbol 40
+    assert stats.weight == stats.server_used_weight == 54
+
+
+async def test_a_retry_policy_bounds_read_retries() -> None:
+    async with trading_rig(retry=RetryPolicy(max_attempts=2)) as rig:
+        rig.faults.plan("GET", "/fapi/v3/account", REFUSED, REFUSED, REFUSED)
+        with pytest.raises(BinanceTransportError):
+            await rig.exchange.account()
+        assert rig.faults.count("GET", "/fapi/v3/account") == 2

@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from petrosa.coordination._errors import LockNotAcquired, StoreUnavailable
 from petrosa.coordination._factory import open_store
@@ -46,6 +46,8 @@ T = TypeVar("T")
 
 DEFAULT_POLL_INITIAL_S = 0.02
 DEFAULT_POLL_MAX_S = 0.5
+ABANDONED_GRACE_S = 1.0
+"""How long close() lets abandoned tries finish their cancellation before disposing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,7 @@ class Locks:
         self._healthy = False
         self._last_error: str | None = None
         self._local: dict[str, asyncio.Lock] = {}
+        self._abandoned: set[asyncio.Task[Any]] = set()
 
     @classmethod
     def from_url(
@@ -103,8 +106,11 @@ class Locks:
         identity: str | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S,
     ) -> Locks:
+        # A connection that takes longer than one attempt is abandoned anyway.
         store = open_store(
-            url, connect_timeout=connect_timeout, busy_timeout=options.attempt_timeout
+            url,
+            connect_timeout=min(connect_timeout, options.attempt_timeout),
+            busy_timeout=options.attempt_timeout,
         )
         return cls(store, options=options, identity=identity)
 
@@ -229,6 +235,11 @@ class Locks:
             local.release()
 
     async def close(self) -> None:
+        """Stop abandoned attempts and close the store's connections."""
+        for task in self._abandoned:
+            task.cancel()
+        if self._abandoned:
+            await asyncio.wait(self._abandoned, timeout=ABANDONED_GRACE_S)
         await self.store.close()
 
     async def _acquire_waiting(self, name: str, owner: str, ttl: float, wait_until: float) -> Lease:
@@ -285,14 +296,35 @@ class Locks:
             return sent_at, answer
 
     async def _attempt(self, attempt: Callable[[], Awaitable[T]], limit_s: float) -> T:
-        """One try under its deadline; a store that does not answer in time is unavailable."""
+        """One try, given up after ``limit_s``: a store that does not answer is unavailable.
+
+        The try runs as its own task and is abandoned (cancelled, not awaited) at the
+        deadline: cancelling a driver mid-query can itself block on the dead network (asyncpg
+        opens a connection to send a cancel request), and a holder must not wait for that.
+        """
+        task = asyncio.ensure_future(attempt())
         try:
-            async with asyncio.timeout(limit_s):
-                return await attempt()
-        except TimeoutError:
-            raise StoreUnavailable(
-                f"{self.store.backend} lease store did not answer within {limit_s:.3g}s"
-            ) from None
+            done, _ = await asyncio.wait({task}, timeout=limit_s)
+        except asyncio.CancelledError:
+            self._abandon(task)
+            raise
+        if task in done:
+            return task.result()
+        self._abandon(task)
+        raise StoreUnavailable(
+            f"{self.store.backend} lease store did not answer within {limit_s:.3g}s"
+        )
+
+    def _abandon(self, task: asyncio.Future[Any]) -> None:
+        task.cancel()
+        if isinstance(task, asyncio.Task):
+            self._abandoned.add(task)
+            task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[Any]) -> None:
+        self._abandoned.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: an abandoned try's error is of no interest
 
     def _note_outage(self, reason: str) -> None:
         if self._healthy:

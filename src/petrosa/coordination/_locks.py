@@ -48,6 +48,7 @@ DEFAULT_POLL_INITIAL_S = 0.02
 DEFAULT_POLL_MAX_S = 0.5
 ABANDONED_GRACE_S = 1.0
 """How long close() lets abandoned tries finish their cancellation before disposing."""
+ABANDONED_RECANCEL_S = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,10 +237,14 @@ class Locks:
 
     async def close(self) -> None:
         """Stop abandoned attempts and close the store's connections."""
-        for task in self._abandoned:
-            task.cancel()
-        if self._abandoned:
-            await asyncio.wait(self._abandoned, timeout=ABANDONED_GRACE_S)
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + ABANDONED_GRACE_S
+        while self._abandoned and loop.time() < give_up_at:
+            # Again and again: a cancel that lands before the task ran again is merged
+            # with the first one, and the task's own cleanup may be what is stuck.
+            for task in self._abandoned:
+                task.cancel()
+            await asyncio.wait(set(self._abandoned), timeout=ABANDONED_RECANCEL_S)
         await self.store.close()
 
     async def _acquire_waiting(self, name: str, owner: str, ttl: float, wait_until: float) -> Lease:

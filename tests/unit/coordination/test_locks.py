@@ -135,6 +135,34 @@ async def test_a_store_that_never_answers_fails_within_the_attempt_timeout() -> 
     assert not locks.healthy
 
 
+async def test_an_attempt_whose_cancellation_blocks_is_abandoned_at_its_deadline() -> None:
+    """Like asyncpg, which on cancellation connects again to send a cancel request."""
+    cleanup_finished = asyncio.Event()
+
+    class StubbornStore(MemoryLeaseStore):
+        async def renew(self, name: str, owner: str, token: int, ttl: float) -> Grant | None:
+            try:
+                await asyncio.Event().wait()
+            finally:
+                try:
+                    await asyncio.sleep(30)  # a cancel request to a dead server
+                finally:
+                    cleanup_finished.set()
+            raise AssertionError("unreachable")
+
+    fast = LockOptions(attempt_timeout=0.05, operation_timeout=0.2, backoff_initial=0.01)
+    locks = Locks(StubbornStore(), options=fast, identity="me")
+    lease = await locks.acquire("lock", "me", TTL)
+    assert lease is not None
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(StoreUnavailable):
+        await locks.renew(lease)
+    assert loop.time() - started < 0.5
+    await locks.close()  # stops what was abandoned
+    assert cleanup_finished.is_set()
+
+
 async def test_hold_renews_in_the_background_and_releases_at_the_end(
     store: SwitchableStore, vt: VirtualTime
 ) -> None:

@@ -211,7 +211,8 @@ class Locks:
         not be reached). Inside the block, check ``held.valid`` (or ``ensure_valid()``)
         before every action and pass ``held.token`` to the resources it writes: the lease
         can be lost (store unreachable until the lease ran out, or taken) while the block
-        still runs. The lease is released when the block ends.
+        still runs. The lease is released when the block ends. Tasks of this process that
+        hold one name through this ``Locks`` take turns before competing on the store.
         """
         check_lease_args(name, owner, ttl)
         interval = renew_interval if renew_interval is not None else default_renew_interval(ttl)

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import event, exc, text
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -50,9 +51,7 @@ class SqlLeaseStore:
     def __init__(self, url: str, *, connect_timeout: float, busy_timeout: float) -> None:
         self._url = sql_async_url(url)
         self._sql: LeaseStatements = statements_for(self._url.get_backend_name())
-        self._engine = _create_engine(
-            self._url.get_backend_name(), self._url, connect_timeout, busy_timeout
-        )
+        self._engine = _create_engine(self._sql.dialect, self._url, connect_timeout, busy_timeout)
         self._schema_ready = False
 
     @property
@@ -190,7 +189,7 @@ def _describe(error: exc.DBAPIError) -> str:
 
 
 def _create_engine(
-    dialect: str, url: Any, connect_timeout: float, busy_timeout: float
+    dialect: str, url: URL, connect_timeout: float, busy_timeout: float
 ) -> AsyncEngine:
     if dialect == "sqlite":
         engine = create_async_engine(

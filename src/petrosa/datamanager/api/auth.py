@@ -44,11 +44,11 @@ def _check(request: Request, scope: Scope) -> None:
     )
 
 
-def _require_read(request: Request) -> None:
+async def _require_read(request: Request) -> None:
     _check(request, "read")
 
 
-def _require_write(request: Request) -> None:
+async def _require_write(request: Request) -> None:
     _check(request, "write")
 
 

@@ -10,7 +10,7 @@ from fastapi import Request
 from petrosa.datamanager.storage.database import Database
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.db
     return database
 

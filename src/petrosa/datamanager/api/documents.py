@@ -42,7 +42,7 @@ CollectionName = Annotated[
 ]
 
 
-def document_store(request: Request) -> DocumentStore:
+async def document_store(request: Request) -> DocumentStore:
     return domain_store(request, "documents", DocumentStore)
 
 

@@ -39,7 +39,7 @@ KLINE_OBJECT_FIELDS = (
 JSON = "application/json"
 
 
-def market_store(request: Request) -> MarketStore:
+async def market_store(request: Request) -> MarketStore:
     return domain_store(request, "market", MarketStore)
 
 

@@ -48,7 +48,7 @@ pnl_router = APIRouter(prefix="/pnl", tags=["daily P&L"])
 config_router = APIRouter(prefix="/config", tags=["configuration"])
 
 
-def trading_store(request: Request) -> TradingStore:
+async def trading_store(request: Request) -> TradingStore:
     return domain_store(request, "trading", TradingStore)
 
 

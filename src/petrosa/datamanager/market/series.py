@@ -35,6 +35,8 @@ class SeriesSpec:
     time_column: str
     """The column ``start``/``end`` filter on (epoch ms)."""
     value_columns: tuple[str, ...]
+    plain_sqlite_reads: bool = False
+    """Every column is a number, so rows from a plain sqlite3 read need no conversion."""
 
     @property
     def row_columns(self) -> tuple[str, ...]:
@@ -69,6 +71,7 @@ class SeriesStore:
         self.db = db
         self.spec = spec
         self._upsert: PreparedStatement | None = None
+        self._sqlite_reads: dict[tuple[bool, bool, bool, Order], str] = {}
 
     def _prepared_upsert(self) -> PreparedStatement:
         if self._upsert is None:
@@ -101,10 +104,14 @@ class SeriesStore:
             ("fixed", fixed[c]) if c in fixed else ("row", names.index(c))
             for c in statement.columns
         ]
-        params = [
-            tuple(value if kind == "fixed" else by_key[k][value] for kind, value in positions)
-            for k in keys
-        ]
+        if statement.columns == (*self.spec.partition, *names):  # the usual layout: no shuffle
+            prefix = tuple(partition)
+            params = [prefix + by_key[k] for k in keys]
+        else:
+            params = [
+                tuple(value if kind == "fixed" else by_key[k][value] for kind, value in positions)
+                for k in keys
+            ]
 
         async def upsert(conn: AsyncConnection) -> int:
             existing = await self._count_existing(conn, partition, keys, key_step)
@@ -143,6 +150,58 @@ class SeriesStore:
         cursor: str | None = None,
     ) -> Page:
         """One page of rows (``row_columns`` order), newest first unless ``order="asc"``."""
+        after = None if cursor is None else decode_cursor(cursor, order)
+        if self.db.sqlite_reader is not None and self.spec.plain_sqlite_reads:
+            rows = await self._read_sqlite(partition, limit, start, end, after, order)
+        else:
+            rows = await self._read_core(partition, limit, start, end, after, order)
+        next_cursor = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            next_cursor = encode_cursor(order, int(rows[-1][0]))
+        return Page(rows=rows, next_cursor=next_cursor)
+
+    async def _read_sqlite(
+        self,
+        partition: Sequence[Any],
+        limit: int,
+        start: int | None,
+        end: int | None,
+        after: int | None,
+        order: Order,
+    ) -> list[tuple[Any, ...]]:
+        shape = (start is not None, end is not None, after is not None, order)
+        sql = self._sqlite_reads.get(shape)
+        if sql is None:
+            sql = self._sqlite_reads[shape] = self._sqlite_sql(*shape)
+        bounds = [value for value in (start, end, after) if value is not None]
+        params = (*partition, *bounds, limit + 1)
+        return await self.db.fetch_sqlite(sql, params, rows=limit + 1)
+
+    def _sqlite_sql(self, has_start: bool, has_end: bool, has_after: bool, order: Order) -> str:
+        spec = self.spec
+        where = [f'"{column}" = ?' for column in spec.partition]
+        if has_start:
+            where.append(f'"{spec.time_column}" >= ?')
+        if has_end:
+            where.append(f'"{spec.time_column}" < ?')
+        if has_after:
+            where.append(f'"{spec.key}" {"<" if order == "desc" else ">"} ?')
+        columns = ", ".join(f'"{column}"' for column in spec.row_columns)
+        return (
+            f'SELECT {columns} FROM "{spec.table.name}" WHERE {" AND ".join(where)} '
+            f'ORDER BY "{spec.key}" {order.upper()} LIMIT ?'
+        )
+
+    async def _read_core(
+        self,
+        partition: Sequence[Any],
+        limit: int,
+        start: int | None,
+        end: int | None,
+        after: int | None,
+        order: Order,
+    ) -> list[tuple[Any, ...]]:
         table = self.spec.table
         key_col = table.c[self.spec.key]
         time_col = table.c[self.spec.time_column]
@@ -151,8 +210,7 @@ class SeriesStore:
             conditions.append(time_col >= start)
         if end is not None:
             conditions.append(time_col < end)
-        if cursor is not None:
-            after = decode_cursor(cursor, order)
+        if after is not None:
             conditions.append(key_col < after if order == "desc" else key_col > after)
         query = (
             select(*(table.c[c] for c in self.spec.row_columns))
@@ -161,9 +219,4 @@ class SeriesStore:
             .limit(limit + 1)
         )
         async with self.db.read() as conn:
-            rows = [tuple(row) for row in await conn.execute(query)]
-        next_cursor = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            next_cursor = encode_cursor(order, int(rows[-1][0]))
-        return Page(rows=rows, next_cursor=next_cursor)
+            return [tuple(row) for row in await conn.execute(query)]

@@ -14,6 +14,7 @@ KLINES = SeriesSpec(
     key="open_time",
     time_column="open_time",
     value_columns=KLINE_VALUE_FIELDS,
+    plain_sqlite_reads=True,
 )
 TRADES = SeriesSpec(
     table=trades, partition=("symbol",), key="trade_id", time_column="time",

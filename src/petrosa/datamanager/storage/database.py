@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from petrosa.datamanager.settings import DataManagerSettings
+from petrosa.datamanager.storage.sqlite_reads import SqliteReader, SqliteReadError
 from petrosa.datamanager.storage.urls import async_url, redacted
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,11 @@ class Database:
         self.error_listeners: list[Callable[[str], None]] = []
         self.engine = self._create_engine(writer=False)
         self.write_engine = self._create_engine(writer=True) if self.is_sqlite else self.engine
+        self.sqlite_reader = (
+            SqliteReader(str(self.url.database), busy_timeout_s=settings.query_timeout_s)
+            if self.is_sqlite
+            else None
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -149,6 +155,14 @@ class Database:
                 await asyncio.sleep(random.uniform(0, 0.02 * attempt))
         raise AssertionError("unreachable")
 
+    async def fetch_sqlite(
+        self, sql: str, params: tuple[Any, ...], *, rows: int
+    ) -> list[tuple[Any, ...]]:
+        """A small read on the plain SQLite reader (SQLite only; see ``sqlite_reads``)."""
+        assert self.sqlite_reader is not None
+        async with self._guarded():
+            return await self.sqlite_reader.fetch(sql, params, rows=rows)
+
     @asynccontextmanager
     async def _guarded(self) -> AsyncIterator[None]:
         try:
@@ -166,7 +180,7 @@ class Database:
             if error.connection_invalidated:
                 raise self._unavailable(_describe(error)) from error
             raise
-        except OSError as error:
+        except (OSError, SqliteReadError) as error:
             raise self._unavailable(f"{type(error).__name__}: {error}") from error
 
     def _unavailable(self, reason: str) -> StoreUnavailable:
@@ -204,6 +218,8 @@ class Database:
         return {"size": int(size), "in_use": int(in_use)}
 
     async def dispose(self) -> None:
+        if self.sqlite_reader is not None:
+            self.sqlite_reader.close()
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()

@@ -77,7 +77,7 @@ async def test_a_long_round_trip_to_the_cent(exchange: BinanceFuturesTrading) ->
     assert (opened.status, closed.status) == (OrderStatus.FILLED, OrderStatus.FILLED)
     assert (opened.commission, closed.commission) == (_fee(opened), _fee(closed))
     realized = (closed.avg_price - opened.avg_price) * Decimal("0.003")
-    assert (opened.realized_pnl, closed.realized_pnl) == (0, realized)
+    assert (opened.realized_pnl, closed.realized_pnl) == (Decimal(0), realized)
     account = await exchange.account()
     expected = STARTING_BALANCE + realized - _fee(opened) - _fee(closed)
     assert account.wallet_balance == expected

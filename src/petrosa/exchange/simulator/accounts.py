@@ -156,7 +156,8 @@ class PaperAccount:
     orders: dict[str, dict[int, Order]] = field(default_factory=dict)
     """Orders by symbol, then by order id (ids count per symbol, like Binance's)."""
     by_client_id: dict[str, Order] = field(default_factory=dict)
-    """Client order ids are unique across the account, for as long as it lives."""
+    """Client order ids are unique across the account, for as long as it lives; in the
+    order the orders were placed."""
     trades: dict[str, list[Trade]] = field(default_factory=dict)
     update_time: int = 0
     _next_trade_id: dict[str, int] = field(default_factory=dict)

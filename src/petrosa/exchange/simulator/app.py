@@ -41,7 +41,7 @@ def create_app(settings: SimulatorSettings | None = None, *, clock: Clock | None
     install_error_handler(app)
     app.include_router(spot.router)
     app.include_router(futures.router)
-    for router in (trading.v1, trading.v2, trading.v3):
+    for router in (trading.v1, trading.v2, trading.v3, trading.inspection):
         app.include_router(router)
     app.include_router(control.health)
     app.include_router(control.sim)

@@ -3,7 +3,8 @@
 ``/fapi/v1``: ``order`` (POST, GET, DELETE), ``openOrders``, ``userTrades``, ``leverage`` and
 the public ``premiumIndex``; ``/fapi/v2`` and ``/fapi/v3``: ``positionRisk``, ``account``,
 ``balance``. Signed routes pass ``signing`` first (key, signature, timestamp against the
-simulated clock), then act on the ``PaperDesk`` at the clock's "now".
+simulated clock), then act on the ``PaperDesk`` at the clock's "now". ``/sim/orders`` and
+``/sim/positions`` show the whole paper account to tests, unsigned.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from petrosa.exchange.simulator.trading_json import (
 v1 = APIRouter(prefix="/fapi/v1", tags=["futures trading"])
 v2 = APIRouter(prefix="/fapi/v2", tags=["futures trading"])
 v3 = APIRouter(prefix="/fapi/v3", tags=["futures trading"])
+inspection = APIRouter(prefix="/sim", tags=["simulator"])
+"""The paper account seen from outside, for tests: unsigned, weightless, not Binance's."""
 
 ORDER_LOOKUP_PARAMS = ("symbol", "orderId", "origClientOrderId")
 USER_TRADES_PARAMS = ("symbol", "orderId", "startTime", "endTime", "fromId", "limit")
@@ -230,3 +233,24 @@ def _add_account_routes(router: APIRouter, *, v3: bool) -> None:
 
 _add_account_routes(v2, v3=False)
 _add_account_routes(v3, v3=True)
+
+
+@inspection.get("/orders")
+async def every_order(request: Request) -> JsonResponse:
+    """Every order the paper account ever took, oldest first, as ``/fapi/v1/order`` shows it."""
+    desk = desk_of(request)
+    now = desk.venue.now_ms()
+    with desk.open_at(now) as account:
+        placed = account.by_client_id.values()  # in the order they were placed
+        return JsonResponse({"orders": [_order(desk, o) for o in placed]})
+
+
+@inspection.get("/positions")
+async def every_position(request: Request) -> JsonResponse:
+    """The open positions, as ``/fapi/v3/positionRisk`` shows them."""
+    desk = desk_of(request)
+    now = desk.venue.now_ms()
+    with desk.open_at(now) as account:
+        held = desk.holdings(now, None, every_symbol=False)
+        rows = [position_body(h, v3=True) for h in held if h.position.quantity != 0]
+        return JsonResponse({"positions": rows, "updateTime": account.update_time})

@@ -272,3 +272,15 @@ async def test_reset_reopens_the_account(paper: PaperClient) -> None:
     assert await paper.ok("GET", "/fapi/v3/positionRisk") == []
     assert await _wallet(paper) == 10_000
     await paper.market_order("BUY", "0.002", "before-reset")
+
+
+async def test_the_whole_account_is_visible_to_tests(paper: PaperClient) -> None:
+    await paper.market_order("BUY", "0.002", "first")
+    await paper.market_order("SELL", "1", "second", symbol="ETHUSDT")
+    orders = (await paper.http.get("/sim/orders")).json()["orders"]
+    assert [o["clientOrderId"] for o in orders] == ["first", "second"]
+    positions = (await paper.http.get("/sim/positions")).json()["positions"]
+    assert {p["symbol"]: D(p["positionAmt"]) for p in positions} == {
+        "BTCUSDT": D("0.002"),
+        "ETHUSDT": D(-1),
+    }

@@ -23,8 +23,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
-from types import TracebackType
-from typing import Self
 
 import httpx
 
@@ -37,7 +35,6 @@ from petrosa.exchange.binance._errors import (
     InvalidSymbolError,
 )
 from petrosa.exchange.binance._signing import Param
-from petrosa.exchange.binance._stats import ClientStats
 from petrosa.exchange.binance._trading_core import DEFAULT_RECV_WINDOW_MS, SignedCore
 from petrosa.exchange.binance._trading_endpoints import (
     ACCOUNT,
@@ -101,7 +98,7 @@ _INVALID_SYMBOL = -1121
 _BAD_REQUEST = 400
 
 
-class BinanceFuturesTrading:
+class BinanceFuturesTrading(SignedCore):
     """Trading on Binance USD-M futures (testnet by default) through the trading port.
 
     ::
@@ -113,8 +110,9 @@ class BinanceFuturesTrading:
             order.avg_price, order.commission
 
     ``base_url`` points it elsewhere (the simulator: ``http://127.0.0.1:8100``); without
-    it, ``testnet=False`` means production, ``https://fapi.binance.com``. ``transport``,
-    ``clock``, ``sleep`` and ``random`` are for tests, as on ``BinanceClient``.
+    it, ``testnet=False`` means production, ``https://fapi.binance.com``. Like
+    ``BinanceClient`` it is a ``BinanceCore``: ``budget``, ``stats``, ``close()``, and
+    ``transport``, ``clock``, ``sleep`` and ``random`` for tests.
     """
 
     def __init__(
@@ -142,7 +140,7 @@ class BinanceFuturesTrading:
         if placement_attempts < 1:
             raise ValueError("placement_attempts must be at least 1")
         url = base_url if base_url is not None else (TESTNET_URL if testnet else PRODUCTION_URL)
-        self._core = SignedCore(
+        super().__init__(
             api_key,
             api_secret,
             base_url=url,
@@ -164,41 +162,13 @@ class BinanceFuturesTrading:
         self._filters: dict[str, SymbolFilters] = {}
         self._filters_at: float | None = None
 
-    @property
-    def base_url(self) -> str:
-        return self._core.base_url
-
-    @property
-    def budget(self) -> WeightBudget:
-        """The request-weight budget the adapter draws from."""
-        return self._core.budget
-
-    @property
-    def stats(self) -> ClientStats:
-        return self._core.stats
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        """Close the pooled connections."""
-        await self._core.close()
-
     # -- market facts -------------------------------------------------------------------
 
     async def symbol_filters(self, symbol: str) -> SymbolFilters:
         """The symbol's filters from exchangeInfo (cached for ``filters_ttl_s``)."""
-        now = self._core.local_now()
+        now = self._clock()
         if self._filters_at is None or now - self._filters_at > self._filters_ttl_s:
-            body = await self._core.send(EXCHANGE_INFO, [])
+            body = await self._send(EXCHANGE_INFO, [])
             self._filters = parsed(symbol_filters, body, "exchangeInfo")
             self._filters_at = now
             limit = minute_weight_limit(body) if isinstance(body, dict) else None
@@ -216,12 +186,12 @@ class BinanceFuturesTrading:
 
     async def mark_price(self, symbol: str) -> Decimal:
         """``markPrice`` of ``/fapi/v1/premiumIndex``."""
-        body = await self._core.send(PREMIUM_INDEX, [("symbol", symbol)])
+        body = await self._send(PREMIUM_INDEX, [("symbol", symbol)])
         return parsed(lambda b: Decimal(str(b["markPrice"])), body, "premiumIndex")
 
     async def set_leverage(self, symbol: str, leverage: int) -> int:
         """Set the symbol's initial leverage (1-125); returns the leverage in force."""
-        body = await self._core.send(LEVERAGE, [("symbol", symbol), ("leverage", leverage)])
+        body = await self._send(LEVERAGE, [("symbol", symbol), ("leverage", leverage)])
         return parsed(lambda b: int(b["leverage"]), body, "leverage")
 
     # -- orders -------------------------------------------------------------------------
@@ -293,7 +263,7 @@ class BinanceFuturesTrading:
     ) -> OrderFill | None:
         """The order with this client id (with fees once filled), or None."""
         try:
-            body = await self._core.send(
+            body = await self._send(
                 QUERY_ORDER, [("symbol", symbol), ("origClientOrderId", client_order_id)]
             )
         except UnknownOrderError:
@@ -310,7 +280,7 @@ class BinanceFuturesTrading:
         ]
         for attempt in range(1, self._placement_attempts + 1):
             try:
-                return parsed(order_fill, await self._core.send(CANCEL_ORDER, params), "order")
+                return parsed(order_fill, await self._send(CANCEL_ORDER, params), "order")
             except (BinanceTransportError, BinanceServerError):
                 found = await self.get_order(symbol, client_order_id, with_fees=False)
                 if found is None or attempt == self._placement_attempts:
@@ -326,25 +296,25 @@ class BinanceFuturesTrading:
 
     async def open_orders(self, symbol: str | None = None) -> list[OrderFill]:
         """Resting orders of ``symbol``, or of every symbol (weight 40)."""
-        body = await self._core.send(OPEN_ORDERS, [("symbol", symbol)])
+        body = await self._send(OPEN_ORDERS, [("symbol", symbol)])
         return [parsed(order_fill, item, "order") for item in objects(body, "openOrders")]
 
     async def fills(self, symbol: str, order_id: int) -> list[Fill]:
         """The trades of one order, with commission and realized P&L."""
-        body = await self._core.send(USER_TRADES, [("symbol", symbol), ("orderId", order_id)])
+        body = await self._send(USER_TRADES, [("symbol", symbol), ("orderId", order_id)])
         return [parsed(fill, item, "userTrades") for item in objects(body, "userTrades")]
 
     # -- account ------------------------------------------------------------------------
 
     async def positions(self) -> list[ExchangePosition]:
         """Every non-zero position (``/fapi/v3/positionRisk``)."""
-        body = await self._core.send(POSITION_RISK, [])
+        body = await self._send(POSITION_RISK, [])
         rows = [parsed(position, item, "position") for item in objects(body, "positionRisk")]
         return [row for row in rows if row.quantity != 0]
 
     async def account(self) -> AccountSnapshot:
         """Wallet, margin balance (equity) and available balance in the margin asset."""
-        body = await self._core.send(ACCOUNT, [])
+        body = await self._send(ACCOUNT, [])
         return parsed(lambda b: account_snapshot(b, self._margin_asset), body, "account")
 
     # -- placement ----------------------------------------------------------------------
@@ -359,7 +329,7 @@ class BinanceFuturesTrading:
             return replace(existing, duplicate=True)
         for attempt in range(1, self._placement_attempts + 1):
             try:
-                body = await self._core.send(NEW_ORDER, params)
+                body = await self._send(NEW_ORDER, params)
                 return parsed(order_fill, body, "order")
             except DuplicateClientOrderIdError:
                 found = await self.get_order(symbol, client_order_id, with_fees=False)
@@ -373,14 +343,14 @@ class BinanceFuturesTrading:
                     return found
                 if attempt == self._placement_attempts:
                     raise
-                await self._core.pause(self._core.backoff_s(attempt))
+                await self._pause(self._backoff_s(attempt))
         raise AssertionError("the last attempt returns or raises")
 
     async def _look_up(self, symbol: str, client_order_id: str) -> OrderFill | None:
         """The order after a placement without an answer, if it arrived."""
         for delay in self._lookup_delays_s:
             if delay > 0:
-                await self._core.pause(delay)
+                await self._pause(delay)
             found = await self.get_order(symbol, client_order_id, with_fees=False)
             if found is not None:
                 return found
@@ -391,7 +361,7 @@ class BinanceFuturesTrading:
         for _ in range(DEFAULT_SETTLE_POLLS):
             if not order.status.is_open:
                 return order
-            await self._core.pause(SETTLE_POLL_S)
+            await self._pause(SETTLE_POLL_S)
             found = await self.get_order(order.symbol, order.client_order_id, with_fees=False)
             order = found if found is not None else order
         return order
@@ -411,7 +381,7 @@ class BinanceFuturesTrading:
                     realized_pnl=sum((t.realized_pnl for t in trades), Decimal(0)),
                 )
             if poll < DEFAULT_SETTLE_POLLS - 1:
-                await self._core.pause(SETTLE_POLL_S)
+                await self._pause(SETTLE_POLL_S)
         log.warning("fills of order %s are not all listed yet", order.client_order_id)
         return order
 

@@ -3,7 +3,7 @@ method, with Binance's signing and the trading branch of the error tree.
 
 ::
 
-    send ─► budget.acquire(weight) ─► sign (timestamp by the server clock) ─► request ─► JSON
+   _send ─► budget.acquire(weight) ─► sign (timestamp by the server clock) ─► request ─► JSON
       ▲                                                                           │
       ├── -1021 (clocks apart): measure the server clock again, send once more ◄──┤
       ├── 429: pause the budget, send again (Binance processed nothing) ◄─────────┤
@@ -63,23 +63,19 @@ class SignedCore(BinanceCore):
         self._recv_window_ms = recv_window_ms
         self._http.headers[API_KEY_HEADER] = api_key
 
-    def local_now(self) -> float:
-        """The local wall clock (the budget's), in epoch seconds."""
-        return self._clock()
-
-    async def pause(self, seconds: float) -> None:
+    async def _pause(self, seconds: float) -> None:
         """Sleep on the injected sleep."""
         await self._sleep(seconds)
 
-    def backoff_s(self, failures: int) -> float:
+    def _backoff_s(self, failures: int) -> float:
         """The retry policy's jittered backoff after ``failures`` failed attempts."""
         return backoff_delay(failures, self._retry, self._random)
 
-    def timestamp_ms(self) -> int:
+    def _timestamp_ms(self) -> int:
         """Now by the server's clock (as last measured), in epoch ms."""
         return int(self.budget.server_now() * _MS_PER_S)
 
-    async def send(self, endpoint: TradingEndpoint, params: Sequence[tuple[str, Param]]) -> Any:
+    async def _send(self, endpoint: TradingEndpoint, params: Sequence[tuple[str, Param]]) -> Any:
         """Call ``endpoint`` with ``params`` (signed when it is); the decoded JSON body."""
         if self._sync_clock:
             await self.budget.sync_clock(self.server_time)
@@ -127,7 +123,7 @@ class SignedCore(BinanceCore):
         return signed_query(
             params,
             secret=self._secret,
-            timestamp_ms=self.timestamp_ms(),
+            timestamp_ms=self._timestamp_ms(),
             recv_window_ms=self._recv_window_ms,
         )
 

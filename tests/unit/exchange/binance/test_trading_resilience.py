@@ -84,28 +84,18 @@ async def test_reads_are_retried_after_transport_errors(rig: Rig) -> None:
     assert rig.faults.count("GET", "/fapi/v3/account") == 3
 
 
-async def test_a_lost_cancel_answer_is_confirmed_by_a_lookup(rig: Rig) -> None:
-    ex = rig.exchange
+@pytest.mark.parametrize(("fault", "deletes"), [(LOST, 1), (REFUSED, 2)])
+async def test_a_cancel_without_an_answer_is_looked_up_then_sent_again_if_needed(
+    rig: Rig, fault: str, deletes: int
+) -> None:
     await _buy(rig)
     stop = rig.price() * D("0.9")
-    await ex.place_protective_order(
+    await rig.exchange.place_protective_order(
         "BTCUSDT", OrderSide.SELL, ProtectiveKind.STOP_LOSS, stop, client_order_id="sl"
     )
-    rig.faults.plan("DELETE", ORDER, LOST)
-    assert (await ex.cancel_order("BTCUSDT", "sl")).status is OrderStatus.CANCELED
-    assert rig.faults.count("DELETE", ORDER) == 1
-
-
-async def test_a_cancel_that_never_arrived_is_sent_again(rig: Rig) -> None:
-    ex = rig.exchange
-    await _buy(rig)
-    stop = rig.price() * D("0.9")
-    await ex.place_protective_order(
-        "BTCUSDT", OrderSide.SELL, ProtectiveKind.STOP_LOSS, stop, client_order_id="sl"
-    )
-    rig.faults.plan("DELETE", ORDER, REFUSED)
-    assert (await ex.cancel_order("BTCUSDT", "sl")).status is OrderStatus.CANCELED
-    assert rig.faults.count("DELETE", ORDER) == 2
+    rig.faults.plan("DELETE", ORDER, fault)
+    assert (await rig.exchange.cancel_order("BTCUSDT", "sl")).status is OrderStatus.CANCELED
+    assert rig.faults.count("DELETE", ORDER) == deletes
 
 
 async def test_a_clock_drift_is_measured_again_and_the_request_resent(rig: Rig) -> None:

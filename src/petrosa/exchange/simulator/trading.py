@@ -61,12 +61,8 @@ async def _signed(request: Request, accepted: tuple[str, ...]) -> tuple[PaperDes
     return desk, params, now
 
 
-def _symbol(params: Params, *, required: bool = True) -> str | None:
-    return params.symbol(required=required)
-
-
 def _lookup(desk: PaperDesk, params: Params) -> Order | None:
-    symbol = _symbol(params)
+    symbol = params.symbol()
     assert symbol is not None
     order_id, client_id = params.integer("orderId"), params.text("origClientOrderId")
     if order_id is None and client_id is None:
@@ -83,7 +79,7 @@ def _order(desk: PaperDesk, order: Order) -> dict[str, Any]:
 async def new_order(request: Request) -> JsonResponse:
     """Place a MARKET, STOP_MARKET or TAKE_PROFIT_MARKET order."""
     desk, params, now = await _signed(request, NEW_ORDER_PARAMS)
-    symbol = _symbol(params)
+    symbol = params.symbol()
     assert symbol is not None
     contract = desk.market(symbol).contract
     wanted = parse_order(params, contract)
@@ -120,7 +116,7 @@ async def cancel_order(request: Request) -> JsonResponse:
 async def open_orders(request: Request) -> JsonResponse:
     """Resting orders of one symbol, or of all without ``symbol``."""
     desk, params, now = await _signed(request, ("symbol",))
-    symbol = _symbol(params, required=False)
+    symbol = params.symbol(required=False)
     with desk.open_at(now):
         if symbol is not None:
             desk.market(symbol)
@@ -131,7 +127,7 @@ async def open_orders(request: Request) -> JsonResponse:
 async def change_leverage(request: Request) -> JsonResponse:
     """Set a symbol's initial leverage, 1 to 125."""
     desk, params, now = await _signed(request, ("symbol", "leverage"))
-    symbol = _symbol(params)
+    symbol = params.symbol()
     leverage = params.integer("leverage", required=True)
     assert symbol is not None
     assert leverage is not None
@@ -148,7 +144,7 @@ async def change_leverage(request: Request) -> JsonResponse:
 async def user_trades(request: Request) -> JsonResponse:
     """Fills of one symbol: by order, from an id, in a time range, or the latest."""
     desk, params, now = await _signed(request, USER_TRADES_PARAMS)
-    symbol = _symbol(params)
+    symbol = params.symbol()
     assert symbol is not None
     order_id, from_id = params.integer("orderId"), params.integer("fromId")
     start, end = params.integer("startTime"), params.integer("endTime")
@@ -173,7 +169,7 @@ async def user_trades(request: Request) -> JsonResponse:
 async def premium_index(request: Request) -> JsonResponse:
     """Mark price (the last trade) and funding of one symbol, or of all without ``symbol``."""
     desk = desk_of(request)
-    symbol = _symbol(query(request, ("symbol",)), required=False)
+    symbol = query(request, ("symbol",)).symbol(required=False)
     now = desk.venue.now_ms()
     symbols = [symbol] if symbol is not None else desk.tradable_symbols()
     rows = [_premium_row(desk, name, now) for name in symbols]
@@ -205,7 +201,7 @@ def _add_account_routes(router: APIRouter, *, v3: bool) -> None:
         """Positions with their mark price and unrealized profit (v3: only symbols with a
         position or open orders)."""
         desk, params, now = await _signed(request, ("symbol",))
-        symbol = _symbol(params, required=False)
+        symbol = params.symbol(required=False)
         with desk.open_at(now):
             held = desk.holdings(now, symbol, every_symbol=not v3)
             return JsonResponse([position_body(h, v3=v3) for h in held])

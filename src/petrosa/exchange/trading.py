@@ -287,7 +287,13 @@ class AccountSnapshot:
 
 
 class TradingExchange(Protocol):
-    """A USD-M style futures exchange in one-way position mode."""
+    """A USD-M style futures exchange in one-way position mode.
+
+    Order methods raise ``InvalidOrder`` before sending anything that breaks the symbol's
+    filters, and ``OrderRejected`` (or a subclass) when the exchange refuses. Any other
+    failure (no answer, rate limits, bans) is the adapter's own error and means the outcome
+    could not be established: look the order up by its client id before deciding anything.
+    """
 
     async def symbol_filters(self, symbol: str) -> SymbolFilters:
         """The symbol's trading rules."""

@@ -28,5 +28,10 @@ test: lint
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
 
+bench: $(STAMP)
+	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.read
+	$(BIN)/python -m bench.extraction
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

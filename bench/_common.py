@@ -215,53 +215,59 @@ class Server:
 
 
 @contextlib.contextmanager
-def data_manager(db: BenchDatabase, *, env: dict[str, str] | None = None) -> Iterator[Server]:
-    """Run the Data Manager on ``db`` on a free loopback port until the block ends."""
+def petrosa_service(
+    arguments: Sequence[str], *, env: dict[str, str] | None = None, ready_path: str
+) -> Iterator[Server]:
+    """Run ``petrosa <arguments> --port <free>`` until the block ends, once it is ready."""
     port = free_port()
     log_dir = Path(tempfile.mkdtemp(prefix="petrosa_bench_log_"))
-    log_path = log_dir / f"data-manager-{port}.log"
-    full_env = {
-        **os.environ,
-        "DATA_MANAGER_DATABASE_URL": db.url,
-        "PYTHONUNBUFFERED": "1",
-        **(env or {}),
-    }
+    log_path = log_dir / f"{arguments[0]}-{port}.log"
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    command = [sys.executable, "-m", "petrosa.cli.main", *arguments, "--port", str(port)]
     with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "petrosa.cli.main",
-                "data-manager",
-                "serve",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            env=full_env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
+        process = subprocess.Popen(command, env=full_env, stdout=log_file, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}", port, process, log_path)
     try:
-        _wait_ready(server)
+        _wait_ready(server, ready_path)
         yield server
     finally:
         server.stop()
         shutil.rmtree(log_dir, ignore_errors=True)
 
 
-def _wait_ready(server: Server) -> None:
+@contextlib.contextmanager
+def data_manager(db: BenchDatabase, *, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """Run the Data Manager on ``db`` on a free loopback port until the block ends."""
+    with petrosa_service(
+        ["data-manager", "serve", "--log-level", "warning"],
+        env={"DATA_MANAGER_DATABASE_URL": db.url, **(env or {})},
+        ready_path="/health/readiness",
+    ) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def exchange_simulator(*options: str) -> Iterator[Server]:
+    """Run ``petrosa exchange-sim serve [options]`` until the block ends."""
+    with petrosa_service(
+        ["exchange-sim", "serve", "--log-level", "warning", *options],
+        ready_path="/health/liveness",
+    ) as server:
+        yield server
+
+
+def _wait_ready(server: Server, ready_path: str) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"data manager exited early:\n{server.log_tail()}")
+            raise RuntimeError(f"{server.log_path.name} exited early:\n{server.log_tail()}")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{server.base_url}/health/readiness", timeout=1.0).status_code == 200:
+            if httpx.get(f"{server.base_url}{ready_path}", timeout=1.0).status_code == 200:
                 return
         time.sleep(0.1)
-    raise RuntimeError(f"data manager not ready after {STARTUP_TIMEOUT_S}s:\n{server.log_tail()}")
+    raise RuntimeError(
+        f"{server.log_path.name} not ready in {STARTUP_TIMEOUT_S}s:\n{server.log_tail()}"
+    )
 
 
 # --------------------------------------------------------------------------- figures

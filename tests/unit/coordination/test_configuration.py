@@ -13,6 +13,7 @@ from petrosa.coordination import (
     CoordinationSettings,
     Locks,
     MemoryLeaseStore,
+    StoreUnavailable,
     UnsupportedCoordinationURL,
     default_identity,
     open_store,
@@ -139,3 +140,13 @@ def test_mongo_acquisition_matches_only_free_expired_or_own_documents() -> None:
         "owner": {"$literal": "$me"},  # an owner that looks like a field path stays a string
         "expires_at": now + dt.timedelta(seconds=2.5),
     }
+
+
+async def test_an_unreachable_mongodb_server_is_unavailable_not_an_error() -> None:
+    """The real pymongo client, pointed at a closed port: outages map to StoreUnavailable."""
+    store = open_store("mongodb://127.0.0.1:1/locks", connect_timeout=0.2, busy_timeout=1.0)
+    try:
+        with pytest.raises(StoreUnavailable, match="ServerSelectionTimeoutError"):
+            await store.acquire("lock", "me", 1.0)
+    finally:
+        await store.close()

@@ -27,19 +27,17 @@ import sys
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from petrosa.coordination import (
-    Grant,
     LeaderElection,
     Lease,
-    LeaseInfo,
     LeaseStore,
     LockOptions,
     Locks,
@@ -50,9 +48,9 @@ from petrosa.coordination import (
 from petrosa.coordination._mongo import LeaseCollection, MatchCount, MongoLeaseStore
 from tests.support.services import ThrowawayDatabase, create_database, drop_database
 from tests.support.tcp_proxy import FaultyTcpProxy
+from tests.unit.coordination.fakes import SwitchableStore
 
 pytestmark = pytest.mark.integration
-T = TypeVar("T")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MONGODB_TEST_URI = os.environ.get("MONGODB_TEST_URI", "")
@@ -558,51 +556,11 @@ async def election_in_processes(
     return log, killed, killed_at, {killed: killed_at}
 
 
-class Freezable:
-    """A store that can freeze: every call then hangs, like a process stopped in its tracks
-    (it cannot renew, it does not release)."""
-
-    def __init__(self, inner: LeaseStore) -> None:
-        self.inner = inner
-        self.frozen = False
-
-    @property
-    def backend(self) -> str:
-        return self.inner.backend
-
-    @property
-    def label(self) -> str:
-        return self.inner.label
-
-    async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
-        if self.frozen:
-            await asyncio.Event().wait()
-        return await operation()
-
-    async def acquire(self, name: str, owner: str, ttl: float) -> Grant | None:
-        return await self._call(lambda: self.inner.acquire(name, owner, ttl))
-
-    async def renew(self, name: str, owner: str, token: int, ttl: float) -> Grant | None:
-        return await self._call(lambda: self.inner.renew(name, owner, token, ttl))
-
-    async def release(self, name: str, owner: str, token: int) -> bool:
-        return await self._call(lambda: self.inner.release(name, owner, token))
-
-    async def holder(self, name: str) -> LeaseInfo | None:
-        return await self._call(lambda: self.inner.holder(name))
-
-    async def ping(self) -> None:
-        await self._call(self.inner.ping)
-
-    async def close(self) -> None:
-        await self.inner.close()
-
-
 async def election_in_process(
     backend: Backend,
 ) -> tuple[ElectionLog, str, float, dict[str, float]]:
     log = ElectionLog()
-    stores = {identity: Freezable(backend.make_store()) for identity in ELECTION_IDS}
+    stores = {identity: SwitchableStore(backend.make_store()) for identity in ELECTION_IDS}
     elections: dict[str, LeaderElection] = {}
     for identity, store in stores.items():
 

@@ -259,12 +259,7 @@ class Locks:
             if remaining <= 0:
                 raise LockNotAcquired(f"{name!r} is held by another owner")
             polls += 1
-            pause = full_jitter_backoff(
-                polls,
-                initial_s=self.options.poll_initial,
-                max_s=self.options.poll_max,
-                random=self.random,
-            )
+            pause = self._backoff(polls, self.options.poll_initial, self.options.poll_max)
             await self.sleep(min(pause, remaining))
 
     async def _retrying(
@@ -288,11 +283,8 @@ class Locks:
             except StoreUnavailable as error:
                 self._note_outage(str(error))
                 failures += 1
-                pause = full_jitter_backoff(
-                    failures,
-                    initial_s=self.options.backoff_initial,
-                    max_s=self.options.backoff_max,
-                    random=self.random,
+                pause = self._backoff(
+                    failures, self.options.backoff_initial, self.options.backoff_max
                 )
                 if self.clock() + pause >= deadline:
                     raise
@@ -300,6 +292,9 @@ class Locks:
                 continue
             self._healthy = True
             return sent_at, answer
+
+    def _backoff(self, attempt: int, initial_s: float, max_s: float) -> float:
+        return full_jitter_backoff(attempt, initial_s=initial_s, max_s=max_s, random=self.random)
 
     async def _attempt(self, attempt: Callable[[], Awaitable[T]], limit_s: float) -> T:
         """One try, given up after ``limit_s``: a store that does not answer is unavailable.

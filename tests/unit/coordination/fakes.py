@@ -63,11 +63,13 @@ class VirtualTime:
 
 
 class SwitchableStore:
-    """Wraps a store; while ``down`` every call fails as an unreachable store would."""
+    """Wraps a store that can be cut off: while ``down`` every call fails at once (connection
+    refused); while ``frozen`` every call hangs (a blackholed network, a frozen process)."""
 
     def __init__(self, inner: LeaseStore) -> None:
         self.inner = inner
         self.down = False
+        self.frozen = False
         self.calls = 0
 
     @property
@@ -78,29 +80,31 @@ class SwitchableStore:
     def label(self) -> str:
         return self.inner.label
 
-    def _check(self) -> None:
+    async def _gate(self) -> None:
         self.calls += 1
+        if self.frozen:
+            await asyncio.Event().wait()
         if self.down:
             raise StoreUnavailable("connection refused (test switch)")
 
     async def acquire(self, name: str, owner: str, ttl: float) -> Grant | None:
-        self._check()
+        await self._gate()
         return await self.inner.acquire(name, owner, ttl)
 
     async def renew(self, name: str, owner: str, token: int, ttl: float) -> Grant | None:
-        self._check()
+        await self._gate()
         return await self.inner.renew(name, owner, token, ttl)
 
     async def release(self, name: str, owner: str, token: int) -> bool:
-        self._check()
+        await self._gate()
         return await self.inner.release(name, owner, token)
 
     async def holder(self, name: str) -> LeaseInfo | None:
-        self._check()
+        await self._gate()
         return await self.inner.holder(name)
 
     async def ping(self) -> None:
-        self._check()
+        await self._gate()
         await self.inner.ping()
 
     async def close(self) -> None:

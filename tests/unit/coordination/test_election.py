@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -37,12 +38,6 @@ class Contender:
 
 
 @pytest.fixture
-async def vt() -> AsyncIterator[VirtualTime]:
-    async with VirtualTime().running() as time:
-        yield time
-
-
-@pytest.fixture
 def shared(vt: VirtualTime) -> MemoryLeaseStore:
     return MemoryLeaseStore(clock=vt.clock)
 
@@ -66,6 +61,23 @@ def contender(shared: MemoryLeaseStore, vt: VirtualTime, identity: str) -> Conte
         on_change=lambda leading: changes.append((vt.now, leading)),
     )
     return Contender(election, store, changes)
+
+
+@asynccontextmanager
+async def campaigning(
+    shared: MemoryLeaseStore, vt: VirtualTime, count: int
+) -> AsyncIterator[list[Contender]]:
+    """``count`` contenders campaigning; all resign at the end, which must never have seen
+    two leaders at once."""
+    contenders = [contender(shared, vt, f"pod-{n}") for n in range(count)]
+    for c in contenders:
+        c.election.start()
+    try:
+        yield contenders
+    finally:
+        for c in contenders:
+            await c.election.resign()
+    assert_never_two_leaders(contenders, vt.now)
 
 
 async def wait_for_leader(contenders: list[Contender]) -> Contender:
@@ -121,9 +133,11 @@ async def test_a_lone_contender_leads_and_keeps_leading_with_one_token(
 async def test_three_contenders_one_leader_and_failover_when_the_leader_is_cut_off(
     shared: MemoryLeaseStore, vt: VirtualTime
 ) -> None:
-    contenders = [contender(shared, vt, f"pod-{n}") for n in range(3)]
-    for c in contenders:
-        c.election.start()
+    async with campaigning(shared, vt, 3) as contenders:
+        await three_contenders_fail_over(contenders, vt)
+
+
+async def three_contenders_fail_over(contenders: list[Contender], vt: VirtualTime) -> None:
     first = await wait_for_leader(contenders)
     await vt.sleep(5 * TTL)
     assert [c.election.is_leader for c in contenders].count(True) == 1
@@ -146,9 +160,6 @@ async def test_three_contenders_one_leader_and_failover_when_the_leader_is_cut_o
     attempts_before = first.election.attempts
     await vt.sleep(5 * TTL)
     assert first.election.attempts > attempts_before  # followers keep trying
-    for c in contenders:
-        await c.election.resign()
-    assert_never_two_leaders(contenders, vt.now)
 
 
 async def test_followers_never_give_up_while_the_store_is_unreachable(
@@ -158,33 +169,31 @@ async def test_followers_never_give_up_while_the_store_is_unreachable(
     for c in contenders:
         c.store.down = True
         c.election.start()
-    await vt.sleep(100 * TTL)
-    assert not any(c.election.is_leader or c.election.healthy for c in contenders)
-    assert all(c.election.attempts > 10 for c in contenders)
-    for c in contenders:
-        c.store.down = False
-    leader = await wait_for_leader(contenders)
-    assert leader.election.healthy
-    assert leader.election.token == 1
-    for c in contenders:
-        await c.election.resign()
+    try:
+        await vt.sleep(100 * TTL)
+        assert not any(c.election.is_leader or c.election.healthy for c in contenders)
+        assert all(c.election.attempts > 10 for c in contenders)
+        for c in contenders:
+            c.store.down = False
+        leader = await wait_for_leader(contenders)
+        assert leader.election.healthy
+        assert leader.election.token == 1
+    finally:
+        for c in contenders:
+            await c.election.resign()
 
 
 async def test_resigning_hands_over_without_waiting_for_expiry(
     shared: MemoryLeaseStore, vt: VirtualTime
 ) -> None:
-    contenders = [contender(shared, vt, f"pod-{n}") for n in range(2)]
-    for c in contenders:
-        c.election.start()
-    first = await wait_for_leader(contenders)
-    resigned_at = vt.now
-    await first.election.resign()
-    assert first.election.last_loss is LossReason.RELEASED
-    assert not first.election.running
-    second = await wait_for_leader([c for c in contenders if c is not first])
-    assert vt.now - resigned_at <= RENEW + OPTIONS.attempt_timeout  # no ttl wait
-    await second.election.resign()
-    assert_never_two_leaders(contenders, vt.now)
+    async with campaigning(shared, vt, 2) as contenders:
+        first = await wait_for_leader(contenders)
+        resigned_at = vt.now
+        await first.election.resign()
+        assert first.election.last_loss is LossReason.RELEASED
+        assert not first.election.running
+        await wait_for_leader([c for c in contenders if c is not first])
+        assert vt.now - resigned_at <= RENEW + OPTIONS.attempt_timeout  # no ttl wait
 
 
 async def test_a_leader_whose_lease_was_taken_steps_down_and_campaigns_again(

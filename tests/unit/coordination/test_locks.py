@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -30,12 +29,6 @@ OPTIONS = LockOptions(
     poll_max=0.4,
 )
 HALF = 0.5
-
-
-@pytest.fixture
-async def vt() -> AsyncIterator[VirtualTime]:
-    async with VirtualTime().running() as time:
-        yield time
 
 
 @pytest.fixture

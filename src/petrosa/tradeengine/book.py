@@ -2,12 +2,14 @@
 
 A fill is applied with one position write that also records the fill's order id in the
 position's ``metadata.fills``; a replica resuming after a crash looks there first, so a fill
-is never applied twice. Its realized P&L is recorded under the event id ``fill:<order id>``,
-which the Data Manager counts once however often it is sent.
+is never applied twice. Its realized P&L is recorded under the event id
+``fill:<symbol>:<order id>`` (Binance numbers orders per symbol), which the Data Manager
+counts once however often it is sent.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +21,7 @@ from petrosa.contracts.trading import (
     RealizedPnlIn,
 )
 from petrosa.exchange.trading import OrderFill
-from petrosa.tradeengine.positions import Fill, OpenPosition, apply_fill
+from petrosa.tradeengine.positions import Fill, FillOutcome, OpenPosition, apply_fill
 
 RECENT_POSITIONS = 5
 """How many of a symbol's newest positions are searched for an already applied fill."""
@@ -47,6 +49,22 @@ def as_open(position: Position) -> OpenPosition:
     )
 
 
+def _as_the_exchange_booked(outcome: FillOutcome, order: OrderFill) -> FillOutcome:
+    """Prefer the P&L the exchange itself realized (its rounding of the averaged entry is
+    the one the wallet got) when it reports it; our arithmetic otherwise."""
+    if order.realized_pnl is None or order.commission is None:
+        return outcome
+    booked = order.realized_pnl - order.commission
+    shift = booked - outcome.realized
+    position = outcome.position
+    closed = outcome.closed
+    if closed is not None:
+        closed = replace(closed, realized_pnl=closed.realized_pnl + shift)
+    elif position is not None:
+        position = replace(position, realized_pnl=position.realized_pnl + shift)
+    return FillOutcome(position, closed, booked)
+
+
 class Book:
     def __init__(self, store: DataManagerClient) -> None:
         self.store = store
@@ -64,7 +82,9 @@ class Book:
         fill = fill_of(order)
         if not await self.already_applied(symbol, order.order_id):
             current = await self.open_position(symbol)
-            outcome = apply_fill(None if current is None else as_open(current), fill)
+            outcome = _as_the_exchange_booked(
+                apply_fill(None if current is None else as_open(current), fill), order
+            )
             if outcome.closed is not None and current is not None:
                 await self._write(current.position_id, current, outcome.closed, order, closed=True)
             elif outcome.position is not None:
@@ -78,7 +98,7 @@ class Book:
             realized = await self._realized_of(symbol, order)
         await self.store.record_realized_pnl(
             RealizedPnlIn(
-                event_id=f"fill:{order.order_id}",
+                event_id=f"fill:{symbol}:{order.order_id}",
                 amount=realized,
                 occurred_at=order.update_time,
                 symbol=symbol,

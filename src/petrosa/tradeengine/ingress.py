@@ -26,10 +26,10 @@ Handler = Callable[[bytes], Awaitable[bool]]
 """Returns True when the message may be acked (its outcome is durable)."""
 
 
-async def ensure_stream(client: Client, stream: str) -> None:
-    """The stream that keeps signals until a replica has handled them (work queue)."""
+async def ensure_stream(client: Client, stream: str, subject: str = SIGNALS_SUBJECT) -> None:
+    """The stream that keeps signals until a replica has handled them."""
     js = client.jetstream()
-    config = StreamConfig(name=stream, subjects=[SIGNALS_SUBJECT])
+    config = StreamConfig(name=stream, subjects=[subject])
     try:
         await js.add_stream(config)
     except BadRequestError:
@@ -42,6 +42,7 @@ class SignalConsumer:
         url: str,
         *,
         stream: str,
+        subject: str = SIGNALS_SUBJECT,
         durable: str,
         ack_wait_s: float,
         handler: Handler,
@@ -49,6 +50,7 @@ class SignalConsumer:
     ) -> None:
         self.url = url
         self.stream = stream
+        self.subject = subject
         self.durable = durable
         self.ack_wait_s = ack_wait_s
         self.handler = handler
@@ -62,7 +64,7 @@ class SignalConsumer:
 
     async def start(self) -> None:
         self.client = await nats.connect(self.url, name="petrosa-tradeengine")
-        await ensure_stream(self.client, self.stream)
+        await ensure_stream(self.client, self.stream, self.subject)
         self._task = asyncio.create_task(self._run(), name="signal-consumer")
 
     async def stop(self) -> None:
@@ -76,7 +78,7 @@ class SignalConsumer:
         assert self.client is not None
         js = self.client.jetstream()
         subscription = await js.pull_subscribe(
-            SIGNALS_SUBJECT,
+            self.subject,
             durable=self.durable,
             stream=self.stream,
             config=ConsumerConfig(

@@ -70,6 +70,7 @@ class Engine:
             self.consumer = SignalConsumer(
                 nats_url,
                 stream=settings.nats_stream,
+                subject=settings.nats_subject,
                 durable=settings.nats_durable,
                 ack_wait_s=settings.nats_ack_wait_s,
                 handler=self.handle_payload,

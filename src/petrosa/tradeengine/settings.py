@@ -36,6 +36,7 @@ class TradeEngineSettings(BaseSettings):
     cooldown_s: float = Field(default=0.0, ge=0)
     lock_ttl_s: float = Field(default=10.0, gt=0)
     lock_wait_s: float = Field(default=30.0, ge=0)
+    nats_subject: str = "signals.trading"
     nats_stream: str = "SIGNALS"
     nats_durable: str = "tradeengine"
     nats_ack_wait_s: float = Field(default=30.0, gt=0)

@@ -1,0 +1,220 @@
+"""Trade engine end to end: three replicas (separate processes) on real NATS JetStream, a
+real Data Manager, coordination on PostgreSQL, and the exchange simulator's paper account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import random
+import time
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+import nats.js.errors
+import orjson
+import pytest
+
+from petrosa.client import SyncDataManagerClient
+from petrosa.exchange.binance import BinanceFuturesTrading
+from tests.support.server import (
+    RunningServer,
+    start_data_manager,
+    start_exchange_simulator,
+    start_service,
+)
+from tests.support.services import (
+    NATS_HOST,
+    NATS_PORT,
+    ThrowawayDatabase,
+    create_database,
+    drop_database,
+    require_port,
+)
+
+pytestmark = pytest.mark.integration
+
+NATS_URL = f"nats://{NATS_HOST}:{NATS_PORT}"
+SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "ADAUSDT", "DOTUSDT",
+           "LINKUSDT", "LTCUSDT", "BCHUSDT", "XLMUSDT", "XRPUSDT"]  # fmt: skip
+PAPER_KEY, PAPER_SECRET = "paper-key", "paper-secret"
+
+
+class Stack:
+    def __init__(self, tmp: Path, coordination: ThrowawayDatabase) -> None:
+        self.tmp = tmp
+        self.run = uuid.uuid4().hex[:8]
+        self.subject = f"signals.trading.test{self.run}"  # runs never share a stream
+        self.sim = start_exchange_simulator(tmp)
+        self.dm = start_data_manager(f"sqlite:///{tmp / 'dm.db'}", tmp)
+        self.coordination = coordination
+        self.replicas: dict[str, RunningServer] = {}
+
+    def env(self, replica: str, **extra: str) -> dict[str, str]:
+        return {
+            "BINANCE_FUTURES_API_URL": self.sim.base_url,
+            "DATA_MANAGER_URL": self.dm.base_url,
+            "COORDINATION_URL": self.coordination.url,
+            "NATS_URL": NATS_URL,
+            "HOSTNAME": replica,
+            "TRADEENGINE_REPLICA": replica,
+            "TRADEENGINE_NATS_SUBJECT": self.subject,
+            "TRADEENGINE_NATS_STREAM": f"SIGNALS_{self.run}",
+            "TRADEENGINE_NATS_DURABLE": f"engine_{self.run}",
+            "TRADEENGINE_NATS_ACK_WAIT_S": "3",
+            "TRADEENGINE_LOCK_TTL_S": "3",
+            "TRADEENGINE_MAX_SIGNAL_AGE_S": "600",
+            **extra,
+        }
+
+    def start_replica(self, replica: str, **extra: str) -> RunningServer:
+        server = start_service(
+            f"engine-{replica}", ["tradeengine", "serve"], self.tmp,
+            ready_path="/health/readiness", extra_env=self.env(replica, **extra),
+        )  # fmt: skip
+        self.replicas[replica] = server
+        return server
+
+    def stop(self) -> None:
+        for server in self.replicas.values():
+            server.stop()
+        self.dm.stop()
+        self.sim.stop()
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    require_port("NATS", NATS_HOST, NATS_PORT)
+    coordination = create_database("postgresql", tmp_path)
+    running = Stack(tmp_path, coordination)
+    yield running
+    running.stop()
+    asyncio.run(delete_stream(running))
+    drop_database(coordination)
+
+
+def mark_prices(sim_url: str) -> dict[str, Decimal]:
+    body = httpx.get(f"{sim_url}/fapi/v1/premiumIndex").json()
+    return {item["symbol"]: Decimal(item["markPrice"]) for item in body}
+
+
+def signal(strategy: str, symbol: str, action: str, price: Decimal, index: int) -> dict[str, Any]:
+    return {
+        "signal_id": f"{strategy}-{symbol}-{index}",
+        "strategy_id": strategy,
+        "symbol": symbol,
+        "action": action,
+        "confidence": 0.7,
+        "price": str(price),
+        "timestamp": dt.datetime.now(dt.UTC).isoformat(),
+    }
+
+
+async def publish(stack: Stack, messages: list[dict[str, Any]]) -> None:
+    client = await nats.connect(NATS_URL)
+    js = client.jetstream()
+    for message in messages:
+        await js.publish(stack.subject, orjson.dumps(message), stream=f"SIGNALS_{stack.run}")
+    await client.close()
+
+
+async def delete_stream(stack: Stack) -> None:
+    client = await nats.connect(NATS_URL)
+    with contextlib.suppress(nats.js.errors.NotFoundError):
+        await client.jetstream().delete_stream(f"SIGNALS_{stack.run}")
+    await client.close()
+
+
+def wait_for_decisions(dm_url: str, expected: int, timeout_s: float) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout_s
+    with SyncDataManagerClient(dm_url) as dm:
+        while True:
+            done = list(dm.iter_query("tradeengine_signals", {"stage": "done"}))
+            if len(done) >= expected or time.monotonic() > deadline:
+                return [dict(d) for d in done]
+            time.sleep(0.5)
+
+
+def sim_orders(sim_url: str) -> list[dict[str, Any]]:
+    """Every order the paper account took (the simulator's own view, not the engine's)."""
+    orders: list[dict[str, Any]] = httpx.get(f"{sim_url}/sim/orders").json()["orders"]
+    return orders
+
+
+async def exchange_trades(sim_url: str, orders: list[dict[str, Any]]) -> list[Any]:
+    """The fills of ``orders`` with their commissions and realized P&L, signed requests."""
+    async with BinanceFuturesTrading(PAPER_KEY, PAPER_SECRET, base_url=sim_url) as exchange:
+        trades: list[Any] = []
+        for order in orders:
+            trades.extend(await exchange.fills(order["symbol"], order["orderId"]))
+        return trades
+
+
+def test_three_replicas_execute_each_signal_exactly_once(stack: Stack) -> None:
+    for replica in ("r1", "r2", "r3"):
+        stack.start_replica(replica)
+    prices = mark_prices(stack.sim.base_url)
+    rng = random.Random(7)
+    unique: list[dict[str, Any]] = []
+    for index in range(40):
+        for symbol in SYMBOLS:
+            action = "buy" if index % 2 == 0 else "close"
+            unique.append(signal("trend", symbol, action, prices[symbol], index))
+    duplicates = rng.sample(unique, 100)
+    messages = unique + duplicates
+    rng.shuffle(messages)
+    assert len(messages) == 500
+
+    asyncio.run(publish(stack, messages[:250]))
+    stack.replicas["r2"].process.kill()  # forced redeliveries: r2's unacked messages return
+    stack.replicas["r2"].process.wait()
+    asyncio.run(publish(stack, messages[250:]))
+    stack.start_replica("r2")
+
+    decided = wait_for_decisions(stack.dm.base_url, len(unique), timeout_s=240)
+    assert len(decided) == len(unique)
+    executed = {d["_id"] for d in decided if d["decision"]["status"] == "executed"}
+
+    orders = sim_orders(stack.sim.base_url)
+    entry_orders = [o for o in orders if o["type"] == "MARKET"]
+    client_ids = [o["clientOrderId"] for o in entry_orders]
+    assert len(client_ids) == len(set(client_ids)) == len(executed)  # one order per signal
+
+    with SyncDataManagerClient(stack.dm.base_url) as dm:
+        today = dt.datetime.now(dt.UTC).date()
+        daily = dm.get_daily_pnl(today)
+        positions = dm.list_positions(limit=5_000)
+        open_positions = {p.symbol: p for p in positions if p.status.value == "open"}
+    trades = asyncio.run(exchange_trades(stack.sim.base_url, orders))
+    realized = sum((t.realized_pnl - t.commission for t in trades), Decimal(0))
+    assert daily.total == realized
+    assert daily.event_count == len(entry_orders)
+    exchange_positions = httpx.get(f"{stack.sim.base_url}/sim/positions").json()["positions"]
+    held = {p["symbol"]: Decimal(p["positionAmt"]) for p in exchange_positions}
+    for symbol, position in open_positions.items():
+        assert held.get(symbol) == position.quantity
+    assert set(held) == set(open_positions)
+
+
+def test_lock_holder_killed_mid_decision_executes_once(stack: Stack) -> None:
+    stack.start_replica("doomed", PETROSA_FAILPOINTS="after_order")
+    prices = mark_prices(stack.sim.base_url)
+    message = signal("crash", "ETHUSDT", "buy", prices["ETHUSDT"], 1)
+    asyncio.run(publish(stack, [message]))
+    doomed = stack.replicas["doomed"].process
+    doomed.wait(timeout=30)  # it placed the order, then died before recording anything
+    assert doomed.returncode == 137
+    stack.start_replica("survivor")
+    decided = wait_for_decisions(stack.dm.base_url, 1, timeout_s=60)
+    assert [d["decision"]["status"] for d in decided] == ["executed"]
+    orders = [o for o in sim_orders(stack.sim.base_url) if o["type"] == "MARKET"]
+    assert len(orders) == 1
+    with SyncDataManagerClient(stack.dm.base_url) as dm:
+        (position,) = dm.get_open_positions(symbol="ETHUSDT")
+    assert position.metadata["fills"] == [orders[0]["orderId"]]

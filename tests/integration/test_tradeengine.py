@@ -218,3 +218,76 @@ def test_lock_holder_killed_mid_decision_executes_once(stack: Stack) -> None:
     with SyncDataManagerClient(stack.dm.base_url) as dm:
         (position,) = dm.get_open_positions(symbol="ETHUSDT")
     assert position.metadata["fills"] == [orders[0]["orderId"]]
+
+
+def post(replica: RunningServer, body: dict[str, Any]) -> httpx.Response:
+    return httpx.post(f"{replica.base_url}/signals", json=body, timeout=30)
+
+
+def test_http_ingress_rejections_and_protective_orders(stack: Stack) -> None:
+    engine = stack.start_replica("solo", TRADEENGINE_SYMBOLS="BTCUSDT,ETHUSDT")
+    prices = mark_prices(stack.sim.base_url)
+    btc, eth = prices["BTCUSDT"], prices["ETHUSDT"]
+
+    hold = post(engine, signal("s", "BTCUSDT", "hold", btc, 1)).json()
+    assert (hold["status"], hold["reason"]) == ("rejected", "hold: nothing to do")
+    unknown = post(engine, signal("s", "XRPUSDT", "buy", prices["XRPUSDT"], 2)).json()
+    assert unknown["reason"] == "unknown symbol XRPUSDT"
+    stale = signal("s", "BTCUSDT", "buy", btc, 3)
+    stale["timestamp"] = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
+    assert post(engine, stale).json()["reason"].startswith("stale:")
+    negative = signal("s", "BTCUSDT", "buy", btc, 4)
+    negative["price"] = "-1"
+    refused = post(engine, negative)
+    assert refused.status_code == 422
+    assert ["body", "price"] in [e["loc"] for e in refused.json()["detail"]]
+    risky = signal("s", "BTCUSDT", "buy", btc, 5)
+    risky["quantity"] = str((Decimal(5_000) / btc).quantize(Decimal("0.001")))
+    assert post(engine, risky).json()["reason"].startswith("risk: max position notional")
+
+    long = signal("s", "BTCUSDT", "buy", btc, 6) | {"stop_loss_pct": "2", "take_profit_pct": "3"}
+    short = signal("s", "ETHUSDT", "sell", eth, 7) | {"stop_loss_pct": "2", "take_profit_pct": "3"}
+    for body in (long, short):
+        decision = post(engine, body).json()
+        assert decision["status"] == "executed", decision
+        assert post(engine, body).json()["status"] == "duplicate"
+
+    resting = {
+        (o["symbol"], o["type"]): o for o in sim_orders(stack.sim.base_url) if o["status"] == "NEW"
+    }
+    with SyncDataManagerClient(stack.dm.base_url) as dm:
+        (btc_long,) = dm.get_open_positions(symbol="BTCUSDT")
+        (eth_short,) = dm.get_open_positions(symbol="ETHUSDT")
+    assert btc_long.side.value == "long"
+    assert eth_short.side.value == "short"
+    stop, take = resting["BTCUSDT", "STOP_MARKET"], resting["BTCUSDT", "TAKE_PROFIT_MARKET"]
+    assert stop["side"] == take["side"] == "SELL"  # a long is protected by sells …
+    assert Decimal(stop["stopPrice"]) < btc_long.entry_price < Decimal(take["stopPrice"])
+    stop, take = resting["ETHUSDT", "STOP_MARKET"], resting["ETHUSDT", "TAKE_PROFIT_MARKET"]
+    assert stop["side"] == take["side"] == "BUY"  # … a short by buys, stop above entry
+    assert Decimal(take["stopPrice"]) < eth_short.entry_price < Decimal(stop["stopPrice"])
+
+    closed = post(engine, signal("s", "BTCUSDT", "close", btc, 8)).json()
+    assert closed["status"] == "executed"
+    still_resting = [o for o in sim_orders(stack.sim.base_url) if o["status"] == "NEW"]
+    assert {o["symbol"] for o in still_resting} == {"ETHUSDT"}  # BTC's protection cancelled
+
+    decisions = httpx.get(f"{engine.base_url}/decisions").json()
+    assert {d["signal_id"] for d in decisions} >= {"s-BTCUSDT-1", "s-XRPUSDT-2", "s-BTCUSDT-8"}
+    orders = httpx.get(f"{engine.base_url}/orders").json()
+    assert {o["signal_id"] for o in orders} == {"s-BTCUSDT-6", "s-ETHUSDT-7", "s-BTCUSDT-8"}
+    assert all(o["client_order_id"].startswith("pt-") for o in orders)
+
+
+def test_readiness_is_503_while_the_data_manager_self_test_fails(stack: Stack) -> None:
+    stack.dm.stop()
+    engine = start_service(
+        "engine-nodm", ["tradeengine", "serve"], stack.tmp, ready_path="/health/liveness",
+        extra_env=stack.env("nodm"),
+    )  # fmt: skip
+    stack.replicas["nodm"] = engine
+    readiness = httpx.get(f"{engine.base_url}/health/readiness", timeout=30)
+    assert readiness.status_code == 503
+    problems = readiness.json()["problems"]
+    assert any("self-test" in p or "data manager" in p for p in problems), problems
+    assert "paper-secret" not in readiness.text

@@ -51,6 +51,7 @@ def start_service(
     *,
     ready_path: str,
     extra_env: dict[str, str] | None = None,
+    startup_timeout_s: float = STARTUP_TIMEOUT_S,
 ) -> RunningServer:
     """Spawn ``petrosa <arguments> --port <free>`` and wait until ``ready_path`` answers 200."""
     port = free_port()
@@ -60,7 +61,7 @@ def start_service(
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     server = RunningServer(f"http://127.0.0.1:{port}", process, log_path)
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    deadline = time.monotonic() + startup_timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{name} exited early:\n{server.log_tail()}")
@@ -71,7 +72,7 @@ def start_service(
             pass
         time.sleep(0.1)
     server.stop()
-    raise RuntimeError(f"{name} not ready after {STARTUP_TIMEOUT_S}s:\n{server.log_tail()}")
+    raise RuntimeError(f"{name} not ready after {startup_timeout_s}s:\n{server.log_tail()}")
 
 
 def start_data_manager(

@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from petrosa.client import DataManagerClient
@@ -27,6 +27,7 @@ from petrosa.exchange.trading import (
     OrderRejected,
     OrderSide,
     ProtectiveKind,
+    SymbolFilters,
     TradingExchange,
     UnknownOrder,
     derive_client_order_id,
@@ -180,7 +181,7 @@ class Executor:
             wanted = account.equity * signal.position_size_pct / HUNDRED / price
         else:
             wanted = self.settings.default_notional / price
-        quantity = filters.order_quantity(wanted, price)
+        quantity = filters.order_quantity(_at_least_min_notional(wanted, price, filters), price)
         added = quantity * price
         snapshot = await self._snapshot(signal.symbol, account.equity)
         reason = check_order(signal.symbol, added, self.limits, snapshot)
@@ -236,6 +237,16 @@ class Executor:
             decided_at=dt.datetime.now(dt.UTC),
             replica=self.settings.replica,
         )
+
+
+def _at_least_min_notional(wanted: Decimal, price: Decimal, filters: SymbolFilters) -> Decimal:
+    """Sizes from a notional round down onto the step grid, which can fall just below the
+    symbol's minimum notional; then the smallest size that reaches it is used instead (the
+    risk checks still apply to the result)."""
+    if filters.round_quantity(wanted) * price >= filters.min_notional:
+        return wanted
+    steps = (filters.min_notional / price / filters.step_size).to_integral_value(ROUND_CEILING)
+    return steps * filters.step_size
 
 
 def _opposes(side: PositionSide, action: SignalAction) -> bool:

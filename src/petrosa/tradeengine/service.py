@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import random
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from petrosa.contracts.signals import DecisionStatus, Signal, SignalDecision
 from petrosa.coordination import CoordinationError, LeaderElection, Locks
 from petrosa.exchange.binance import BinanceFuturesTrading, BinanceSettings
 from petrosa.exchange.trading import ExchangePosition, TradingExchange
+from petrosa.resilience import full_jitter_backoff
 from petrosa.tradeengine.executor import Executor
 from petrosa.tradeengine.ingress import SignalConsumer
 from petrosa.tradeengine.ledger import SIGNALS, FenceLost
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 SELFTEST = "tradeengine_selftest"
 LEADER_ELECTION = "tradeengine.leader"
 RECONCILE_EVERY_S = 60.0
+STARTUP_RETRY_MAX_S = 10.0
 
 
 @dataclass
@@ -79,15 +82,36 @@ class Engine:
             self.locks, LEADER_ELECTION, settings.replica, on_change=self._leadership
         )
         self._leader_task: asyncio.Task[None] | None = None
+        self._startup: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self.self_test()
-        await self.executor.ledger.prepare()
+        """Serve at once; take work only after the Data Manager passed the self-test."""
+        self._startup = asyncio.create_task(self._prepare(), name="startup")
+
+    async def _prepare(self) -> None:
+        attempt = 0
+        while True:
+            attempt += 1
+            await self.self_test()
+            if self.selftest_error is None:
+                try:
+                    await self.executor.ledger.prepare()
+                    break
+                except DataManagerError as error:
+                    self.selftest_error = f"data manager: {error}"
+            await asyncio.sleep(
+                full_jitter_backoff(
+                    attempt, initial_s=0.5, max_s=STARTUP_RETRY_MAX_S, random=random.random
+                )
+            )
         self.election.start()
         if self.consumer is not None:
             await self.consumer.start()
 
     async def stop(self) -> None:
+        if self._startup is not None:
+            self._startup.cancel()
+            await asyncio.gather(self._startup, return_exceptions=True)
         if self.consumer is not None:
             await self.consumer.stop()
         await self.election.resign()

@@ -7,9 +7,10 @@ from decimal import Decimal as D  # noqa: N817 (short for readable money literal
 
 import pytest
 
-from petrosa.contracts.signals import Signal, client_order_id, derive_signal_id
+from petrosa.contracts.signals import Signal, derive_signal_id
 from petrosa.contracts.trading import PositionSide
-from petrosa.tradeengine.positions import Fill, OrderSide, apply_fill
+from petrosa.exchange.trading import OrderSide, derive_client_order_id
+from petrosa.tradeengine.positions import Fill, apply_fill
 from petrosa.tradeengine.risk import RiskLimits, RiskSnapshot, check_order
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -114,10 +115,10 @@ def test_signal_ids_and_client_order_ids_are_deterministic() -> None:
         timestamp=T0, timeframe="5m",
     )  # fmt: skip
     assert signal.id == a
-    order_id = client_order_id(a)
-    assert order_id == client_order_id(a)
+    order_id = derive_client_order_id(a)
+    assert order_id == derive_client_order_id(a)
     assert len(order_id) <= 36
-    assert client_order_id(a, "sl") != order_id
+    assert derive_client_order_id(a, prefix="sl") != order_id
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import uuid
 from decimal import Decimal
 from enum import StrEnum
@@ -23,9 +22,6 @@ from petrosa.contracts.trading import Identifier, Quantity
 
 SIGNAL_NAMESPACE = uuid.UUID("5b0c7a2e-8f1d-4c1e-9a57-3f1b8f6d2c10")
 """Namespace of derived signal ids (uuid5): the same inputs give the same id everywhere."""
-CLIENT_ORDER_ID_PREFIX = "pt"
-CLIENT_ORDER_ID_HASH_CHARS = 32
-"""Binance allows 36 characters: prefix (2-3) + "-" + 32 hex characters."""
 
 
 def _positive(value: Decimal) -> Decimal:
@@ -57,13 +53,6 @@ def derive_signal_id(
     """The id a strategy's signal gets when it brings none: stable across replicas/retries."""
     millis = int(event_time.timestamp() * 1000)
     return str(uuid.uuid5(SIGNAL_NAMESPACE, f"{strategy_id}|{symbol}|{timeframe or ''}|{millis}"))
-
-
-def client_order_id(signal_id: str, purpose: str = CLIENT_ORDER_ID_PREFIX) -> str:
-    """Binance ``newClientOrderId`` derived from the signal id (``pt`` entry, ``sl``/``tp``
-    protective orders): a retried request can never create a second order."""
-    digest = hashlib.sha256(f"{purpose}:{signal_id}".encode()).hexdigest()
-    return f"{purpose}-{digest[:CLIENT_ORDER_ID_HASH_CHARS]}"
 
 
 class Signal(BaseModel):

@@ -1,0 +1,185 @@
+"""Trade-engine benchmark (issue 4): signal published → position persisted.
+
+Three engine replicas (separate processes) share one JetStream durable consumer; the Data
+Manager runs on SQLite, coordination on PostgreSQL, the exchange is the simulator's paper
+account. Each signal carries its publish time; the latency is its decision's ``decided_at``
+(written after the position and P&L are persisted) minus that time.
+
+    python -m bench.tradeengine [--signals 300] [--rate 20]
+
+Paced run: ``--rate`` signals/s, for latency. Burst run: all at once, for throughput.
+Target: p99 under 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import time
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import nats
+import orjson
+
+from bench._common import (
+    Server,
+    bench_database,
+    console,
+    data_manager,
+    environment_line,
+    exchange_simulator,
+    new_table,
+    percentile,
+    petrosa_service,
+)
+from petrosa.client import SyncDataManagerClient
+
+NATS_URL = "nats://127.0.0.1:4222"
+SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "ADAUSDT", "DOTUSDT",
+           "LINKUSDT", "LTCUSDT", "BCHUSDT", "XLMUSDT", "XRPUSDT"]  # fmt: skip
+REPLICAS = ("r1", "r2", "r3")
+
+
+@contextlib.contextmanager
+def replicas(run: str, sim: Server, dm: Server, coordination_url: str) -> Iterator[list[Server]]:
+    with contextlib.ExitStack() as stack:
+        started = []
+        for name in REPLICAS:
+            env = {
+                "BINANCE_FUTURES_API_URL": sim.base_url,
+                "DATA_MANAGER_URL": dm.base_url,
+                "COORDINATION_URL": coordination_url,
+                "NATS_URL": NATS_URL,
+                "HOSTNAME": name,
+                "TRADEENGINE_REPLICA": name,
+                "TRADEENGINE_NATS_SUBJECT": f"signals.trading.bench{run}",
+                "TRADEENGINE_NATS_STREAM": f"SIGNALS_BENCH_{run}",
+                "TRADEENGINE_NATS_DURABLE": f"bench_{run}",
+                "TRADEENGINE_MAX_POSITION_NOTIONAL": "100000",
+                "TRADEENGINE_MAX_TOTAL_EXPOSURE": "100",
+            }
+            started.append(
+                stack.enter_context(
+                    petrosa_service(
+                        ["tradeengine", "serve", "--log-level", "warning"],
+                        env=env,
+                        ready_path="/health/readiness",
+                    )
+                )
+            )
+        yield started
+
+
+def make_signals(prices: dict[str, Decimal], count: int, tag: str) -> list[dict[str, Any]]:
+    signals = []
+    for index in range(count):
+        symbol = SYMBOLS[index % len(SYMBOLS)]
+        action = "buy" if (index // len(SYMBOLS)) % 2 == 0 else "close"
+        signals.append({
+            "signal_id": f"{tag}-{index}", "strategy_id": "bench", "symbol": symbol,
+            "action": action, "confidence": 0.5, "price": str(prices[symbol]),
+            "timestamp": dt.datetime.now(dt.UTC).isoformat(),
+        })  # fmt: skip
+    return signals
+
+
+async def publish(run: str, signals: list[dict[str, Any]], rate: float | None) -> dict[str, float]:
+    client = await nats.connect(NATS_URL)
+    js = client.jetstream()
+    sent: dict[str, float] = {}
+    interval = 0.0 if rate is None else 1.0 / rate
+    started = time.monotonic()
+    for index, body in enumerate(signals):
+        if interval:
+            await asyncio.sleep(max(0.0, started + index * interval - time.monotonic()))
+        sent[body["signal_id"]] = time.time()
+        body["timestamp"] = dt.datetime.now(dt.UTC).isoformat()
+        await js.publish(f"signals.trading.bench{run}", orjson.dumps(body))
+    await client.close()
+    return sent
+
+
+def collect(dm_url: str, ids: set[str], timeout_s: float) -> dict[str, dict[str, Any]]:
+    deadline = time.monotonic() + timeout_s
+    with SyncDataManagerClient(dm_url) as dm:
+        while True:
+            done = {
+                d["_id"]: d["decision"]
+                for d in dm.iter_query("tradeengine_signals", {"stage": "done"})
+                if d["_id"] in ids
+            }
+            if len(done) == len(ids) or time.monotonic() > deadline:
+                return done
+            time.sleep(0.5)
+
+
+def measure(
+    run: str, dm: Server, signals: list[dict[str, Any]], rate: float | None
+) -> dict[str, Any]:
+    started = time.time()
+    sent = asyncio.run(publish(run, signals, rate))
+    decisions = collect(dm.base_url, set(sent), timeout_s=300)
+    latencies = sorted(
+        dt.datetime.fromisoformat(d["decided_at"]).timestamp() - sent[signal_id]
+        for signal_id, d in decisions.items()
+        if d["status"] == "executed"
+    )
+    last = max(dt.datetime.fromisoformat(d["decided_at"]).timestamp() for d in decisions.values())
+    return {
+        "decided": len(decisions),
+        "executed": len(latencies),
+        "p50": percentile(latencies, 0.5),
+        "p99": percentile(latencies, 0.99),
+        "max": latencies[-1],
+        "per_s": len(decisions) / (last - started),
+    }
+
+
+async def delete_stream(run: str) -> None:
+    client = await nats.connect(NATS_URL)
+    with contextlib.suppress(Exception):
+        await client.jetstream().delete_stream(f"SIGNALS_BENCH_{run}")
+    await client.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--signals", type=int, default=300)
+    parser.add_argument("--rate", type=float, default=20.0, help="paced run, signals/s")
+    args = parser.parse_args()
+    console.print(f"trade-engine benchmark · {environment_line()}")
+    run = uuid.uuid4().hex[:8]
+    with (
+        bench_database("sqlite", "engine_dm") as dm_db,
+        bench_database("postgresql", "engine_coord") as coord_db,
+        data_manager(dm_db) as dm,
+        exchange_simulator() as sim,
+        replicas(run, sim, dm, coord_db.url),
+    ):
+        body = httpx.get(f"{sim.base_url}/fapi/v1/premiumIndex").json()
+        prices = {item["symbol"]: Decimal(item["markPrice"]) for item in body}
+        paced = measure(run, dm, make_signals(prices, args.signals, "paced"), args.rate)
+        burst = measure(run, dm, make_signals(prices, args.signals, "burst"), None)
+        asyncio.run(delete_stream(run))
+    table = new_table(
+        f"signal published → position persisted, 3 replicas, {args.signals} signals per run",
+        ["run", "decided", "executed", "p50 ms", "p99 ms", "max ms", "decisions/s"],
+    )
+    for name, figures in ((f"paced {args.rate:g}/s", paced), ("burst", burst)):
+        table.add_row(
+            name, str(figures["decided"]), str(figures["executed"]),
+            f"{figures['p50'] * 1000:.1f}", f"{figures['p99'] * 1000:.1f}",
+            f"{figures['max'] * 1000:.1f}", f"{figures['per_s']:.1f}",
+        )  # fmt: skip
+    console.print(table)
+    console.print("target: p99 under 100 ms (paced run)")
+
+
+if __name__ == "__main__":
+    main()

@@ -291,3 +291,29 @@ def test_readiness_is_503_while_the_data_manager_self_test_fails(stack: Stack) -
     problems = readiness.json()["problems"]
     assert any("self-test" in p or "data manager" in p for p in problems), problems
     assert "paper-secret" not in readiness.text
+
+
+def test_leader_applies_a_protective_order_that_filled_on_the_exchange(stack: Stack) -> None:
+    engine = stack.start_replica("leader")
+    prices = mark_prices(stack.sim.base_url)
+    tight = {"stop_loss_pct": "0.02", "take_profit_pct": "0.02"}  # one fires within seconds
+    body = signal("guard", "BTCUSDT", "buy", prices["BTCUSDT"], 1) | tight
+    body["quantity"] = "0.003"
+    assert post(engine, body).json()["status"] == "executed"
+    deadline = time.monotonic() + 120
+    with SyncDataManagerClient(stack.dm.base_url) as dm:
+        while dm.get_open_positions(symbol="BTCUSDT"):
+            assert time.monotonic() < deadline, "the protective order was never applied"
+            time.sleep(0.5)
+        (closed,) = dm.list_positions(symbol="BTCUSDT", status="closed")
+        daily = dm.get_daily_pnl(dt.datetime.now(dt.UTC).date())
+    fired = [
+        o
+        for o in sim_orders(stack.sim.base_url)
+        if o["type"] != "MARKET" and o["status"] == "FILLED"
+    ]
+    assert len(fired) == 1
+    assert closed.metadata["fills"][-1] == fired[0]["orderId"]
+    assert closed.exit_price == Decimal(fired[0]["avgPrice"])
+    assert daily.total == closed.realized_pnl  # entry fee + the protective fill, once each
+    assert [o for o in sim_orders(stack.sim.base_url) if o["status"] == "NEW"] == []

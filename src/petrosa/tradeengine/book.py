@@ -106,6 +106,15 @@ class Book:
         )
         return realized
 
+    async def add_protection(self, position: Position, client_order_ids: list[str]) -> None:
+        """Remember the position's resting stop-loss / take-profit orders (for the leader)."""
+        metadata = dict(position.metadata)
+        metadata["protective"] = sorted({*metadata.get("protective", []), *client_order_ids})
+        fields = position.model_dump(exclude={"position_id", "updated_at", "metadata"})
+        await self.store.upsert_position(
+            position.position_id, PositionIn(**fields, metadata=metadata)
+        )
+
     async def _realized_of(self, symbol: str, order: OrderFill) -> Decimal:
         recent = await self.store.list_positions(symbol=symbol, limit=RECENT_POSITIONS)
         for position in recent:

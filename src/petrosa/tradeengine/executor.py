@@ -211,11 +211,44 @@ class Executor:
             return
         side = OrderSide.closing(position.side)
         filters = await self.exchange.symbol_filters(signal.symbol)
+        placed: list[str] = []
         for kind, price in _protective_prices(signal, position.side, order.avg_price):
-            await self.exchange.place_protective_order(
-                signal.symbol, side, kind, filters.round_price(price),
-                client_order_id=derive_client_order_id(signal.id, kind.value),
-            )  # fmt: skip
+            client_id = derive_client_order_id(signal.id, kind.value)
+            try:
+                await self.exchange.place_protective_order(
+                    signal.symbol, side, kind, filters.round_price(price), client_order_id=client_id
+                )
+            except (InvalidOrder, OrderRejected) as refusal:
+                # The entry stands; a missing stop is reported, not a reason to undo it.
+                log.warning(
+                    "%s %s for %s not placed: %s", signal.id, kind.value, signal.symbol, refusal
+                )
+                continue
+            placed.append(client_id)
+        if placed:
+            await self.book.add_protection(position, placed)
+
+    async def settle_protection(self, symbol: str) -> int:
+        """Apply stop-loss / take-profit orders that filled on the exchange (leader duty);
+        returns how many were applied. Runs under the symbol's lock like any decision."""
+        position = await self.book.open_position(symbol)
+        if position is None or not position.metadata.get("protective"):
+            return 0
+        applied = 0
+        async with self.locks.hold(
+            f"symbol.{symbol}", self.settings.replica, self.settings.lock_ttl_s,
+            wait=self.settings.lock_wait_s,
+        ) as held:  # fmt: skip
+            for client_id in position.metadata["protective"]:
+                order = await self.exchange.get_order(symbol, client_id)
+                if order is None or not order.is_filled:
+                    continue
+                held.ensure_valid()
+                await self.book.apply(position.strategy_id, symbol, await self._with_fees(order))
+                applied += 1
+            if applied:
+                await self._cancel_protection(symbol)
+        return applied
 
     def _decision(
         self,

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 SELFTEST = "tradeengine_selftest"
 LEADER_ELECTION = "tradeengine.leader"
 RECONCILE_EVERY_S = 60.0
+MONITOR_EVERY_S = 2.0
+"""How often the leader looks for protective orders that filled on the exchange."""
 STARTUP_RETRY_MAX_S = 10.0
 
 
@@ -190,13 +192,24 @@ class Engine:
             self._leader_task.cancel()
 
     async def _lead(self) -> None:
-        """Leader duties: reconcile open positions against the exchange, periodically."""
+        """Leader duties: apply filled protective orders; reconcile against the exchange."""
+        next_reconcile = 0.0
         while self.election.is_leader:
             try:
-                await self.reconcile()
+                await self.monitor_protection()
+                if time.monotonic() >= next_reconcile:
+                    await self.reconcile()
+                    next_reconcile = time.monotonic() + RECONCILE_EVERY_S
             except Exception as error:  # a failed round is reported, the next one tries again
-                self.reconciliation.differences = [f"reconciliation failed: {error}"]
-            await asyncio.sleep(RECONCILE_EVERY_S)
+                log.warning("leader round failed: %s", error)
+                self.reconciliation.differences = [f"leader round failed: {error}"]
+            await asyncio.sleep(MONITOR_EVERY_S)
+
+    async def monitor_protection(self) -> int:
+        applied = 0
+        for position in await self.store.get_open_positions():
+            applied += await self.executor.settle_protection(position.symbol)
+        return applied
 
     async def reconcile(self) -> Reconciliation:
         stored = {p.symbol: p for p in await self.store.get_open_positions()}

@@ -73,15 +73,12 @@ class Book:
         positions = await self.store.get_open_positions(symbol=symbol)
         return positions[0] if positions else None
 
-    async def already_applied(self, symbol: str, order_id: int) -> bool:
-        recent = await self.store.list_positions(symbol=symbol, limit=RECENT_POSITIONS)
-        return any(order_id in p.metadata.get("fills", []) for p in recent)
-
     async def apply(self, strategy_id: str, symbol: str, order: OrderFill) -> Decimal:
         """Apply a filled order once; returns the realized P&L it recorded."""
         fill = fill_of(order)
-        if not await self.already_applied(symbol, order.order_id):
-            current = await self.open_position(symbol)
+        recent = await self.store.list_positions(symbol=symbol, limit=RECENT_POSITIONS)
+        if not any(order.order_id in p.metadata.get("fills", []) for p in recent):
+            current = next((p for p in recent if p.status is PositionStatus.OPEN), None)
             outcome = _as_the_exchange_booked(
                 apply_fill(None if current is None else as_open(current), fill), order
             )
@@ -95,7 +92,7 @@ class Book:
                                   strategy_id=strategy_id)  # fmt: skip
             realized = outcome.realized
         else:
-            realized = await self._realized_of(symbol, order)
+            realized = _realized_of(recent, order)
         await self.store.record_realized_pnl(
             RealizedPnlIn(
                 event_id=f"fill:{symbol}:{order.order_id}",
@@ -114,14 +111,6 @@ class Book:
         await self.store.upsert_position(
             position.position_id, PositionIn(**fields, metadata=metadata)
         )
-
-    async def _realized_of(self, symbol: str, order: OrderFill) -> Decimal:
-        recent = await self.store.list_positions(symbol=symbol, limit=RECENT_POSITIONS)
-        for position in recent:
-            realized: dict[str, str] = position.metadata.get("realized", {})
-            if str(order.order_id) in realized:
-                return Decimal(realized[str(order.order_id)])
-        return Decimal(0)
 
     async def _write(
         self,
@@ -156,3 +145,12 @@ class Book:
                 metadata=metadata,
             ),
         )
+
+
+def _realized_of(recent: list[Position], order: OrderFill) -> Decimal:
+    """What an already applied fill realized, as its position recorded it."""
+    for position in recent:
+        realized: dict[str, str] = position.metadata.get("realized", {})
+        if str(order.order_id) in realized:
+            return Decimal(realized[str(order.order_id)])
+    return Decimal(0)

@@ -2,13 +2,14 @@
 
 Under the symbol's lease lock (fencing token), the signal's ledger record is claimed; a
 record already done means a duplicate. Execution then moves through recorded stages —
-ordered, applied, done — so a replica taking over after a crash resumes where the previous
+ordered, done — so a replica taking over after a crash resumes where the previous
 one stopped. The entry order's client order id is derived from the signal id: if the
 previous holder placed it before dying, placing again returns that same order.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import logging
@@ -19,7 +20,7 @@ from typing import Any
 
 from petrosa.client import DataManagerClient
 from petrosa.contracts.signals import DecisionStatus, Signal, SignalAction, SignalDecision
-from petrosa.contracts.trading import PositionSide
+from petrosa.contracts.trading import Position, PositionSide
 from petrosa.coordination import Locks
 from petrosa.exchange.trading import (
     InvalidOrder,
@@ -117,8 +118,10 @@ class Executor:
                 client_order_id=entry_id, reduce_only=plan.reduce_only,
             )  # fmt: skip
             failpoint("after_order")
-            await self.ledger.record_order(_order_document(order, signal))
-            await self.ledger.advance(signal.id, token, Stage.ORDERED, order_id=order.order_id)
+            await asyncio.gather(
+                self.ledger.record_order(_order_document(order, signal)),
+                self.ledger.advance(signal.id, token, Stage.ORDERED, order_id=order.order_id),
+            )
             stage = Stage.ORDERED
         if order is None:
             order = await self.exchange.get_order(signal.symbol, entry_id)
@@ -127,9 +130,10 @@ class Executor:
             if order.commission is None:
                 order = await self._with_fees(order)
         if stage is Stage.ORDERED:
+            # No separate "applied" stage: applying is idempotent (the position remembers its
+            # fills), so a replica resuming at "ordered" may simply apply again.
             still_mine()
             await self.book.apply(signal.strategy_id, signal.symbol, order)
-            await self.ledger.advance(signal.id, token, Stage.APPLIED)
         if order.reduce_only:
             await self._cancel_protection(signal.symbol)
         else:
@@ -163,8 +167,10 @@ class Executor:
             raise Rejected(f"stale: {age:.0f}s old (max {self.settings.max_signal_age_s:g}s)")
 
     async def _plan(self, signal: Signal) -> OrderPlan:
-        position = await self.book.open_position(signal.symbol)
-        filters = await self.exchange.symbol_filters(signal.symbol)
+        positions, filters = await asyncio.gather(
+            self.store.get_open_positions(), self.exchange.symbol_filters(signal.symbol)
+        )
+        position = next((p for p in positions if p.symbol == signal.symbol), None)
         if signal.action is SignalAction.CLOSE or (
             position is not None and _opposes(position.side, signal.action)
         ):
@@ -174,7 +180,9 @@ class Executor:
             return OrderPlan(side, position.quantity, reduce_only=True, added_notional=Decimal(0))
         side = OrderSide.BUY if signal.action is SignalAction.BUY else OrderSide.SELL
         price = signal.price
-        account = await self.exchange.account()
+        account, daily = await asyncio.gather(
+            self.exchange.account(), self.store.get_daily_pnl(dt.datetime.now(dt.UTC).date())
+        )
         if signal.quantity is not None:
             wanted = signal.quantity
         elif signal.position_size_pct is not None:
@@ -183,28 +191,15 @@ class Executor:
             wanted = self.settings.default_notional / price
         quantity = filters.order_quantity(_at_least_min_notional(wanted, price, filters), price)
         added = quantity * price
-        snapshot = await self._snapshot(signal.symbol, account.equity)
+        snapshot = _snapshot(signal.symbol, account.equity, daily.total, positions)
         reason = check_order(signal.symbol, added, self.limits, snapshot)
         if reason is not None:
             raise Rejected(f"risk: {reason}")
         return OrderPlan(side, quantity, reduce_only=False, added_notional=added)
 
-    async def _snapshot(self, symbol: str, equity: Decimal) -> RiskSnapshot:
-        positions = await self.store.get_open_positions()
-        today = dt.datetime.now(dt.UTC).date()
-        daily = await self.store.get_daily_pnl(today)
-        mine = [p for p in positions if p.symbol == symbol]
-        last_entry = max((p.updated_at for p in mine), default=None)
-        return RiskSnapshot(
-            equity=equity,
-            daily_pnl=daily.total,
-            position_notionals={p.symbol: p.quantity * p.entry_price for p in positions},
-            last_entry_at=last_entry,
-        )
-
     async def _protect(self, signal: Signal, order: OrderFill) -> None:
         """Stop-loss / take-profit after a confirmed entry fill, on the closing side."""
-        if not order.is_filled:
+        if not order.is_filled or not _wants_protection(signal):
             return
         position = await self.book.open_position(signal.symbol)
         if position is None:
@@ -282,10 +277,27 @@ def _at_least_min_notional(wanted: Decimal, price: Decimal, filters: SymbolFilte
     return steps * filters.step_size
 
 
+def _snapshot(
+    symbol: str, equity: Decimal, daily_pnl: Decimal, positions: list[Position]
+) -> RiskSnapshot:
+    mine = [p for p in positions if p.symbol == symbol]
+    return RiskSnapshot(
+        equity=equity,
+        daily_pnl=daily_pnl,
+        position_notionals={p.symbol: p.quantity * p.entry_price for p in positions},
+        last_entry_at=max((p.updated_at for p in mine), default=None),
+    )
+
+
 def _opposes(side: PositionSide, action: SignalAction) -> bool:
     return (side is PositionSide.LONG and action is SignalAction.SELL) or (
         side is PositionSide.SHORT and action is SignalAction.BUY
     )
+
+
+def _wants_protection(signal: Signal) -> bool:
+    levels = (signal.stop_loss, signal.stop_loss_pct, signal.take_profit, signal.take_profit_pct)
+    return any(level is not None for level in levels)
 
 
 def _protective_prices(

@@ -23,7 +23,6 @@ ORDERS = "tradeengine_orders"
 class Stage(StrEnum):
     CLAIMED = "claimed"
     ORDERED = "ordered"
-    APPLIED = "applied"
     DONE = "done"
 
 

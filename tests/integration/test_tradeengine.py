@@ -210,7 +210,9 @@ def test_lock_holder_killed_mid_decision_executes_once(stack: Stack) -> None:
     doomed = stack.replicas["doomed"].process
     doomed.wait(timeout=30)  # it placed the order, then died before recording anything
     assert doomed.returncode == 137
-    stack.start_replica("survivor")
+    # The survivor would call the signal stale by now: taking over must not re-decide it.
+    time.sleep(1.5)
+    survivor = stack.start_replica("survivor", TRADEENGINE_MAX_SIGNAL_AGE_S="1")
     decided = wait_for_decisions(stack.dm.base_url, 1, timeout_s=60)
     assert [d["decision"]["status"] for d in decided] == ["executed"]
     orders = [o for o in sim_orders(stack.sim.base_url) if o["type"] == "MARKET"]
@@ -218,6 +220,10 @@ def test_lock_holder_killed_mid_decision_executes_once(stack: Stack) -> None:
     with SyncDataManagerClient(stack.dm.base_url) as dm:
         (position,) = dm.get_open_positions(symbol="ETHUSDT")
     assert position.metadata["fills"] == [orders[0]["orderId"]]
+    recorded = httpx.get(f"{survivor.base_url}/orders").json()
+    assert [(o["signal_id"], o["order_id"]) for o in recorded] == [
+        ("crash-ETHUSDT-1", orders[0]["orderId"])
+    ]
 
 
 def post(replica: RunningServer, body: dict[str, Any]) -> httpx.Response:

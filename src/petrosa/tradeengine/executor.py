@@ -109,6 +109,16 @@ class Executor:
         stage = Stage(record.get("stage", Stage.CLAIMED.value))
         entry_id = derive_client_order_id(signal.id, "entry")
         order: OrderFill | None = None
+        if stage is Stage.CLAIMED and not record.get("created"):
+            # Taking over from a replica that died: it may have placed the order already.
+            order = await self.exchange.get_order(signal.symbol, entry_id)
+            if order is not None:
+                order = order if order.commission is not None else await self._with_fees(order)
+                await asyncio.gather(
+                    self.ledger.record_order(_order_document(order, signal)),
+                    self.ledger.advance(signal.id, token, Stage.ORDERED, order_id=order.order_id),
+                )
+                stage = Stage.ORDERED
         if stage is Stage.CLAIMED:
             self._precheck(signal)
             plan = await self._plan(signal)

@@ -57,7 +57,7 @@ class Ledger:
         }
         created = await self.store.insert_one(SIGNALS, record)
         if created.inserted:
-            return record
+            return {**record, "created": True}
         existing = await self.get(signal.id)
         if existing is None:
             raise FenceLost(f"signal {signal.id} vanished while being claimed")

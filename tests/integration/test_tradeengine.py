@@ -299,27 +299,37 @@ def test_readiness_is_503_while_the_data_manager_self_test_fails(stack: Stack) -
     assert "paper-secret" not in readiness.text
 
 
-def test_leader_applies_a_protective_order_that_filled_on_the_exchange(stack: Stack) -> None:
+def test_leader_applies_a_protective_order_that_filled_on_the_exchange(
+    tmp_path: Path, stack: Stack
+) -> None:
+    # A frozen simulator clock: nothing moves until the test moves time, so the stops can
+    # neither be refused as already crossed nor fire before the test looks.
+    stack.sim.stop()
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    stack.sim = start_exchange_simulator(tmp_path, "--clock-start", now, "--freeze-clock")
     engine = stack.start_replica("leader")
     prices = mark_prices(stack.sim.base_url)
-    tight = {"stop_loss_pct": "0.02", "take_profit_pct": "0.02"}  # one fires within seconds
+    tight = {"stop_loss_pct": "0.05", "take_profit_pct": "0.05"}
     body = signal("guard", "BTCUSDT", "buy", prices["BTCUSDT"], 1) | tight
     body["quantity"] = "0.003"
     assert post(engine, body).json()["status"] == "executed"
-    deadline = time.monotonic() + 120
+    resting = [o for o in sim_orders(stack.sim.base_url) if o["status"] == "NEW"]
+    assert len(resting) == 2
+
+    httpx.post(f"{stack.sim.base_url}/sim/clock/advance", params={"ms": 6 * 3_600_000})
+    deadline = time.monotonic() + 60
     with SyncDataManagerClient(stack.dm.base_url) as dm:
         while dm.get_open_positions(symbol="BTCUSDT"):
             assert time.monotonic() < deadline, "the protective order was never applied"
             time.sleep(0.5)
         (closed,) = dm.list_positions(symbol="BTCUSDT", status="closed")
-        daily = dm.get_daily_pnl(dt.datetime.now(dt.UTC).date())
-    fired = [
-        o
-        for o in sim_orders(stack.sim.base_url)
-        if o["type"] != "MARKET" and o["status"] == "FILLED"
-    ]
+        assert closed.closed_at is not None
+        days = {closed.opened_at.date(), closed.closed_at.date()}
+        total = sum((dm.get_daily_pnl(day).total for day in days), Decimal(0))
+    orders = sim_orders(stack.sim.base_url)
+    fired = [o for o in orders if o["type"] != "MARKET" and o["status"] == "FILLED"]
     assert len(fired) == 1
     assert closed.metadata["fills"][-1] == fired[0]["orderId"]
     assert closed.exit_price == Decimal(fired[0]["avgPrice"])
-    assert daily.total == closed.realized_pnl  # entry fee + the protective fill, once each
-    assert [o for o in sim_orders(stack.sim.base_url) if o["status"] == "NEW"] == []
+    assert total == closed.realized_pnl  # the entry fee and the protective fill, once each
+    assert [o for o in orders if o["status"] == "NEW"] == []  # the other one was cancelled

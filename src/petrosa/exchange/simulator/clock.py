@@ -53,6 +53,10 @@ class SimulatedClock:
     def now_ms(self) -> int:
         return self.start_ms if self.frozen else self.running_ms()
 
+    def advance(self, ms: int) -> None:
+        """Jump simulated time forward (the market moves on; rate-limit windows too)."""
+        self.start_ms += ms
+
 
 class ManualClock:
     """A clock that moves only when told to (tests, scripted scenarios)."""

@@ -55,6 +55,17 @@ async def stats(request: Request) -> JsonResponse:
     return JsonResponse(body)
 
 
+@sim.post("/clock/advance")
+async def advance_clock(request: Request, ms: int) -> JsonResponse:
+    """Move simulated time forward by ``ms`` (e.g. to let a resting stop order trigger in a
+    test); only a clock that can be moved accepts it."""
+    clock = venue_of(request).clock
+    if ms <= 0 or not hasattr(clock, "advance"):
+        return JsonResponse({"code": -1100, "msg": "ms must be positive"}, status_code=400)
+    clock.advance(ms)
+    return JsonResponse({"serverTime": clock.now_ms()})
+
+
 @sim.post("/reset")
 async def reset(request: Request) -> JsonResponse:
     """Forget weight used, 429 strikes, bans and counters of every market."""

@@ -102,7 +102,7 @@ def klines(
     until: UntilOption = None,
     dry_run: DryRunOption = False,
     market: MarketOption = "futures",
-    log_level: Annotated[str, typer.Option(help="Log level")] = "warning",
+    log_level: Annotated[str, typer.Option(help="Log level")] = "info",
 ) -> None:
     """Klines: only what is missing in the window, up to the last closed candle; gaps filled."""
     if interval.milliseconds is None:
@@ -121,7 +121,7 @@ def trades(
     until: UntilOption = None,
     dry_run: DryRunOption = False,
     market: MarketOption = "futures",
-    log_level: Annotated[str, typer.Option(help="Log level")] = "warning",
+    log_level: Annotated[str, typer.Option(help="Log level")] = "info",
 ) -> None:
     """Aggregate trades after the newest stored trade id (the lookback applies to a first run)."""
     _run(
@@ -137,7 +137,7 @@ def funding(
     concurrency: ConcurrencyOption = DEFAULT_CONCURRENCY,
     until: UntilOption = None,
     dry_run: DryRunOption = False,
-    log_level: Annotated[str, typer.Option(help="Log level")] = "warning",
+    log_level: Annotated[str, typer.Option(help="Log level")] = "info",
 ) -> None:
     """USD-M funding rates after the newest stored funding time."""
     _run(

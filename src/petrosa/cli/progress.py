@@ -85,10 +85,10 @@ class LogProgress(Progress):
         return None
 
     def started(self, label: str) -> None:
-        log.info("series started: %s", label)
+        log.info("series started", extra={"fields": {"series": label}})
 
     def finished(self, outcome: SeriesOutcome) -> None:
-        log.info("series finished: %s", outcome.event().model_dump_json())
+        log.info("series finished", extra={"fields": outcome.event().model_dump(mode="json")})
 
 
 def summary_table(outcomes: list[SeriesOutcome], *, dry_run: bool) -> Table:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random as _random
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -232,10 +232,26 @@ class BinanceCore:
 
     async def _attempt(self, path: str, query: Mapping[str, Any], costs: list[_Cost]) -> _Answer:
         """One request under the budgets; raises the mapped error for a failed answer."""
+        response, sent_at = await self._send_budgeted(
+            costs, lambda: self._http.get(path, params=query)
+        )
+        if response.status_code in _SUCCESS_STATUSES:
+            return _Answer(_decode(response), sent_at=sent_at, received_at=self._clock())
+        raise self._answer_error(response, costs)
+
+    async def _send_budgeted(
+        self, costs: list[_Cost], request: Callable[[], Awaitable[httpx.Response]]
+    ) -> tuple[httpx.Response, float]:
+        """Reserve the budgets, send, settle them with what the answer reports.
+
+        ``request`` is called only once the weight is reserved (a signed request takes its
+        timestamp then). Returns the answer, whatever its status, and when it was sent;
+        transport failures become ``BinanceTransportError``.
+        """
         reservations = await self._reserve(costs)
         sent_at = self._clock()
         try:
-            response = await self._http.get(path, params=query)
+            response = await request()
         except httpx.TransportError as exc:
             error = _transport_error(exc)
             self._settle(costs, reservations, None, reached_server=error.sent)
@@ -250,9 +266,7 @@ class BinanceCore:
         self._settle(costs, reservations, used, reached_server=True)
         if used is not None:
             self.stats.server_used_weight = used
-        if response.status_code in _SUCCESS_STATUSES:
-            return _Answer(_decode(response), sent_at=sent_at, received_at=self._clock())
-        raise self._answer_error(response, costs)
+        return response, sent_at
 
     def _count_sent(self, costs: list[_Cost], *, sent: bool) -> None:
         """Count a request that (possibly) reached Binance, with its request weight."""

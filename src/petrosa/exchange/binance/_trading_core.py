@@ -16,7 +16,7 @@ method, with Binance's signing and the trading branch of the error tree.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 import httpx
@@ -25,8 +25,6 @@ from petrosa.exchange.binance._core import (
     BinanceCore,
     _Cost,
     _decode,
-    _transport_error,
-    _used_weight,
 )
 from petrosa.exchange.binance._errors import BinanceError, IPBannedError, RateLimitedError
 from petrosa.exchange.binance._markets import Market
@@ -131,25 +129,13 @@ class SignedCore(BinanceCore):
         self, endpoint: TradingEndpoint, params: Sequence[tuple[str, Param]], costs: list[_Cost]
     ) -> Any:
         """One request under the budget; raises the mapped error for a failed answer."""
-        reservations = await self._reserve(costs)
-        query = self._query(endpoint, params)
-        target = f"{endpoint.path}?{query}" if query else endpoint.path
-        try:
-            response = await self._http.request(endpoint.method, target)
-        except httpx.TransportError as exc:
-            lost = _transport_error(exc)
-            self._settle(costs, reservations, None, reached_server=lost.sent)
-            self._count_sent(costs, sent=lost.sent)
-            raise lost from exc
-        except BaseException:
-            self._settle(costs, reservations, None, reached_server=True)
-            self._count_sent(costs, sent=True)
-            raise
-        self._count_sent(costs, sent=True)
-        used = _used_weight(response.headers)
-        self._settle(costs, reservations, used, reached_server=True)
-        if used is not None:
-            self.stats.server_used_weight = used
+
+        def send() -> Awaitable[httpx.Response]:
+            query = self._query(endpoint, params)  # signed now: the weight is reserved
+            target = f"{endpoint.path}?{query}" if query else endpoint.path
+            return self._http.request(endpoint.method, target)
+
+        response, _sent_at = await self._send_budgeted(costs, send)
         if response.status_code in _SUCCESS_STATUSES:
             return _decode(response)
         error = self._answer_error(response, costs)

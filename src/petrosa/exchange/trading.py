@@ -315,8 +315,15 @@ class TradingExchange(Protocol):
         *,
         client_order_id: str,
         reduce_only: bool = False,
+        mark_price: Decimal | None = None,
+        first_attempt: bool = False,
     ) -> OrderFill:
-        """Buy or sell ``quantity`` at market; the filled order, fees included."""
+        """Buy or sell ``quantity`` at market; the filled order, fees included.
+
+        ``mark_price`` spares the adapter fetching it for the notional check;
+        ``first_attempt`` says the caller knows this client id was never sent, so the
+        look-up that makes a repeated placement idempotent can be skipped.
+        """
         ...
 
     async def place_protective_order(

@@ -204,11 +204,19 @@ class BinanceFuturesTrading(SignedCore):
         *,
         client_order_id: str,
         reduce_only: bool = False,
+        mark_price: Decimal | None = None,
+        first_attempt: bool = False,
     ) -> OrderFill:
-        """Buy or sell at market; ``quantity`` is rounded down to the step first."""
+        """Buy or sell at market; ``quantity`` is rounded down to the step first.
+
+        A client id already used returns that order (marked duplicate) instead of placing
+        a second one: it is looked up first, unless ``first_attempt`` says it cannot exist.
+        """
         _check_client_order_id(client_order_id)
         filters = await self.symbol_filters(symbol)
-        price = None if reduce_only else await self.mark_price(symbol)
+        price = mark_price
+        if price is None and not reduce_only:
+            price = await self.mark_price(symbol)
         size = filters.order_quantity(quantity, price, reduce_only=reduce_only)
         params: list[tuple[str, Param]] = [
             ("symbol", symbol),
@@ -220,7 +228,7 @@ class BinanceFuturesTrading(SignedCore):
             ("newClientOrderId", client_order_id),
             ("newOrderRespType", RESULT_RESPONSE),
         ]
-        order = await self._place(symbol, client_order_id, params)
+        order = await self._place(symbol, client_order_id, params, look_up_first=not first_attempt)
         if not order.duplicate:
             order = await self._settled(order)
         return await self._with_fees(order)
@@ -320,13 +328,19 @@ class BinanceFuturesTrading(SignedCore):
     # -- placement ----------------------------------------------------------------------
 
     async def _place(
-        self, symbol: str, client_order_id: str, params: Sequence[tuple[str, Param]]
+        self,
+        symbol: str,
+        client_order_id: str,
+        params: Sequence[tuple[str, Param]],
+        *,
+        look_up_first: bool = True,
     ) -> OrderFill:
         """Place once: an existing order with the client id is returned, marked duplicate;
         a placement without an answer is looked up before it is ever sent again."""
-        existing = await self.get_order(symbol, client_order_id, with_fees=False)
-        if existing is not None:
-            return replace(existing, duplicate=True)
+        if look_up_first:
+            existing = await self.get_order(symbol, client_order_id, with_fees=False)
+            if existing is not None:
+                return replace(existing, duplicate=True)
         for attempt in range(1, self._placement_attempts + 1):
             try:
                 body = await self._send(NEW_ORDER, params)

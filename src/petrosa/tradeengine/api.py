@@ -101,6 +101,11 @@ def create_app(
     async def daily_pnl(date: dt.date, request: Request) -> DailyPnl:
         return await engine_of(request).store.get_daily_pnl(date)
 
+    @app.get("/pnl/days", tags=["positions"])
+    async def pnl_days(request: Request, limit: Limit = 30) -> list[dict[str, Any]]:
+        """The leader's day documents (opening/closing equity, realized P&L), newest first."""
+        return await engine_of(request).rollover.days(limit)
+
     @app.get("/reconciliation", tags=["positions"])
     async def reconciliation(request: Request) -> dict[str, Any]:
         report = engine_of(request).reconciliation

@@ -24,6 +24,7 @@ from petrosa.resilience import full_jitter_backoff
 from petrosa.tradeengine.executor import Executor
 from petrosa.tradeengine.ingress import SignalConsumer
 from petrosa.tradeengine.ledger import SIGNALS, FenceLost
+from petrosa.tradeengine.rollover import DailyRollover
 from petrosa.tradeengine.settings import TradeEngineSettings
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,12 @@ class Engine:
         self.exchange: TradingExchange = exchange or _exchange(settings)
         self.locks = Locks.from_settings()
         self.executor = Executor(settings, self.store, self.exchange, self.locks)
+        self.rollover = DailyRollover(
+            self.store,
+            self.exchange,
+            clock=lambda: dt.datetime.now(dt.UTC),
+            replica=settings.replica,
+        )
         self.metrics = EngineMetrics()
         self.selftest_error: str | None = "not run yet"
         self.reconciliation = Reconciliation()
@@ -98,6 +105,7 @@ class Engine:
             if self.selftest_error is None:
                 try:
                     await self.executor.ledger.prepare()
+                    await self.rollover.prepare()
                     break
                 except DataManagerError as error:
                     self.selftest_error = f"data manager: {error}"
@@ -192,7 +200,8 @@ class Engine:
             self._leader_task.cancel()
 
     async def _lead(self) -> None:
-        """Leader duties: apply filled protective orders; reconcile against the exchange."""
+        """Leader duties: apply filled protective orders; reconcile against the exchange;
+        close and open the UTC days of the daily P&L rollover."""
         next_reconcile = 0.0
         while self.election.is_leader:
             try:
@@ -203,6 +212,10 @@ class Engine:
             except Exception as error:  # a failed round is reported, the next one tries again
                 log.warning("leader round failed: %s", error)
                 self.reconciliation.differences = [f"leader round failed: {error}"]
+            try:
+                await self.rollover.run_round()
+            except Exception as error:  # as above: the next round tries again
+                log.warning("daily rollover failed: %s", error)
             await asyncio.sleep(MONITOR_EVERY_S)
 
     async def monitor_protection(self) -> int:

@@ -38,6 +38,8 @@ IDENTIFIER_PATTERN = r"^[A-Za-z0-9_.:\-]{1,128}$"
 STRATEGY_ID_PATTERN = r"^[A-Za-z0-9_.\-]{1,128}$"
 """Like an identifier but without ``:``, which separates the parts of a config audit scope."""
 CONFIG_KEY_PATTERN = IDENTIFIER_PATTERN
+MAX_FENCE = 2**63 - 1
+"""Largest fencing token a position write may carry (the column is a signed BIGINT)."""
 
 
 def check_money(value: Decimal) -> Decimal:
@@ -175,6 +177,12 @@ class PositionWriteResult(BaseModel):
     created: bool = False
     changed: bool
     """False when the stored position already held exactly this content: nothing written."""
+    fence: int | None = None
+    """The highest fencing token the position was written with (None: never a fenced write).
+
+    Here rather than on ``Position``, whose readers refuse unknown fields: older clients
+    ignore it in this result.
+    """
 
 
 class PositionList(BaseModel):

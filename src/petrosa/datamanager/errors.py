@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 
 class DataManagerError(Exception):
     status_code = 500
+
+    def body_fields(self) -> dict[str, Any]:
+        """Machine-readable fields the answer carries beside ``detail`` (none by default)."""
+        return {}
 
 
 class NotFound(DataManagerError):
@@ -19,6 +24,27 @@ class Conflict(DataManagerError):
     """The request contradicts what is stored (e.g. reopening a closed position): HTTP 409."""
 
     status_code = 409
+
+
+STALE_FENCE = "stale_fence"
+"""``code`` of a 409 refusing a write whose fencing token is older than the stored one."""
+
+
+class StaleFence(Conflict):
+    """A position write carried an older fencing token than the position holds: HTTP 409.
+
+    Its writer lost its lease lock and another replica has written since (a "zombie").
+    """
+
+    def __init__(self, position_id: str, fence: int, stored_fence: int) -> None:
+        super().__init__(
+            f"stale fencing token {fence} < {stored_fence} for position {position_id!r}"
+        )
+        self.fence = fence
+        self.stored_fence = stored_fence
+
+    def body_fields(self) -> dict[str, Any]:
+        return {"code": STALE_FENCE, "fence": self.fence, "stored_fence": self.stored_fence}
 
 
 class InvalidInput(DataManagerError):

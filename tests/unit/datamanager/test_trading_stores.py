@@ -78,7 +78,7 @@ def position(**changes: Any) -> PositionIn:
 
 
 async def test_migration_matches_the_table_definitions(db: Database) -> None:
-    """Revision 0003 creates exactly the tables, columns, types and indexes of the schema."""
+    """Revisions 0003 and 0004 create exactly the tables, columns, types and indexes."""
     expected = MetaData()
     for table in TRADING_TABLES:
         table.to_metadata(expected)

@@ -41,4 +41,6 @@ def install_error_handlers(app: FastAPI, *, retry_after_s: int) -> None:
 
     @app.exception_handler(DataManagerError)
     async def _domain(_request: Request, error: DataManagerError) -> OrjsonResponse:
-        return OrjsonResponse({"detail": str(error)}, status_code=error.status_code)
+        return OrjsonResponse(
+            {"detail": str(error), **error.body_fields()}, status_code=error.status_code
+        )

@@ -11,6 +11,7 @@ from petrosa.contracts.market import SYMBOL_PATTERN
 from petrosa.contracts.trading import (
     CONFIG_KEY_PATTERN,
     IDENTIFIER_PATTERN,
+    MAX_FENCE,
     STRATEGY_ID_PATTERN,
     ConfigAuditList,
     ConfigValue,
@@ -42,6 +43,14 @@ ConfigKeyPath = Annotated[str, Path(pattern=CONFIG_KEY_PATTERN)]
 DatePath = Annotated[str, Path(pattern=r"^\d{4}-\d{2}-\d{2}$", description="UTC date YYYY-MM-DD")]
 SymbolQuery = Annotated[str | None, Query(pattern=SYMBOL_PATTERN, description="e.g. BTCUSDT")]
 Limit = Annotated[int, Query(ge=1, le=MAX_READ_LIMIT)]
+FenceQuery = Annotated[
+    int | None,
+    Query(
+        ge=0,
+        le=MAX_FENCE,
+        description="The writer's lease-lock fencing token; older than the stored one → 409",
+    ),
+]
 
 positions_router = APIRouter(prefix="/positions", tags=["positions"])
 pnl_router = APIRouter(prefix="/pnl", tags=["daily P&L"])
@@ -57,18 +66,24 @@ Store = Annotated[TradingStore, Depends(trading_store)]
 
 @positions_router.put("/{position_id}", dependencies=[RequireWrite])
 async def upsert_position(
-    position_id: PositionId, body: PositionIn, store: Store
+    position_id: PositionId, body: PositionIn, store: Store, fence: FenceQuery = None
 ) -> PositionWriteResult:
-    """Create or update a position; the same content again changes nothing; reopening → 409."""
-    return await store.positions.upsert(position_id, body)
+    """Create or update a position; the same content again changes nothing; reopening → 409.
+
+    A ``fence`` older than the position's → 409 (``code: stale_fence``), nothing written.
+    """
+    return await store.positions.upsert(position_id, body, fence=fence)
 
 
 @positions_router.post("/{position_id}/close", dependencies=[RequireWrite])
 async def close_position(
-    position_id: PositionId, body: PositionClose, store: Store
+    position_id: PositionId, body: PositionClose, store: Store, fence: FenceQuery = None
 ) -> PositionWriteResult:
-    """Close an open position; a closed one is returned unchanged; unknown → 404."""
-    return await store.positions.close(position_id, body)
+    """Close an open position; a closed one is returned unchanged; unknown → 404.
+
+    A ``fence`` older than the position's → 409 (``code: stale_fence``), nothing written.
+    """
+    return await store.positions.close(position_id, body, fence=fence)
 
 
 @positions_router.get("/{position_id}", dependencies=[RequireRead])

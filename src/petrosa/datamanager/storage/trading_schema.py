@@ -14,6 +14,9 @@ from petrosa.datamanager.storage.types import Money, UtcDateTime
 WRITE_ID_LENGTH = 32
 """A uuid4 hex naming the request that last wrote a row; tells an insert from a no-op."""
 
+# positions.fence: the highest fencing token (of the writer's lease lock) the position was
+# written with; NULL until a fenced write arrives. See ``trading.fencing``.
+
 positions = Table(
     "positions",
     metadata,
@@ -31,6 +34,7 @@ positions = Table(
     Column("opened_at", UtcDateTime(), nullable=False),
     Column("closed_at", UtcDateTime(), nullable=True),
     Column("metadata_json", Text(), nullable=False),
+    Column("fence", BigInteger(), nullable=True),
     Column("write_id", String(WRITE_ID_LENGTH), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),

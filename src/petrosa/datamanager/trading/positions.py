@@ -3,6 +3,11 @@
 Rules: a write whose content equals what is stored changes nothing (``changed`` false, no
 new ``updated_at``); a closed position never reopens (409); closing a closed position is a
 no-op that returns the stored position, whatever the second close says.
+
+Either write may carry a fencing token (``trading.fencing``): one older than the position's
+is refused (409) before anything else is looked at; a newer one is stored, which counts as a
+change even when the content is equal. The check runs on the row locked by the write's own
+transaction, so no other writer can slip in between the check and the write.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from petrosa.contracts.trading import (
 from petrosa.datamanager.errors import Conflict, InvalidInput, NotFound
 from petrosa.datamanager.storage.database import Database
 from petrosa.datamanager.storage.trading_schema import positions
+from petrosa.datamanager.trading.fencing import fence_after_write
 from petrosa.datamanager.trading.transactions import (
     ensure_and_lock,
     lock_row,
@@ -47,8 +53,13 @@ class PositionStore:
         self.db = db
         self._clock = clock
 
-    async def upsert(self, position_id: str, position: PositionIn) -> PositionWriteResult:
-        """Create the position or bring it to ``position``; reopening a closed one is a 409."""
+    async def upsert(
+        self, position_id: str, position: PositionIn, *, fence: int | None = None
+    ) -> PositionWriteResult:
+        """Create the position or bring it to ``position``; reopening a closed one is a 409.
+
+        ``fence``: the writer's fencing token; older than the stored one → ``StaleFence``.
+        """
         content = content_values(position)
         write_id = new_write_id()
         now = self._clock()
@@ -60,30 +71,33 @@ class PositionStore:
                 {
                     "position_id": position_id,
                     **content,
+                    "fence": fence,
                     "write_id": write_id,
                     "created_at": now,
                     "updated_at": now,
                 },
             )
             if row.write_id == write_id:
-                return PositionWriteResult(
-                    position=position_from_row(row), created=True, changed=True
-                )
+                return write_result(row, created=True, changed=True)
+            new_fence = fence_after_write(position_id, stored=row.fence, offered=fence)
             if row.status == PositionStatus.CLOSED and position.status is PositionStatus.OPEN:
                 raise Conflict(
                     f"position {position_id!r} is closed; a closed position never reopens"
                 )
-            if same_content(row, content):
-                return PositionWriteResult(position=position_from_row(row), changed=False)
-            stored = await _update(
-                conn, position_id, {**content, "write_id": write_id, "updated_at": now}
-            )
-            return PositionWriteResult(position=stored, changed=True)
+            if same_content(row, content) and new_fence == row.fence:
+                return write_result(row, changed=False)
+            values = {**content, "fence": new_fence, "write_id": write_id, "updated_at": now}
+            return write_result(await _update(conn, position_id, values), changed=True)
 
         return await run_write(self.db, work)
 
-    async def close(self, position_id: str, close: PositionClose) -> PositionWriteResult:
-        """Close an open position; an already closed one is returned unchanged; unknown → 404."""
+    async def close(
+        self, position_id: str, close: PositionClose, *, fence: int | None = None
+    ) -> PositionWriteResult:
+        """Close an open position; an already closed one is returned unchanged; unknown → 404.
+
+        ``fence`` as for :meth:`upsert`; a newer one is stored even on a closed position.
+        """
         write_id = new_write_id()
         now = self._clock()
 
@@ -91,8 +105,12 @@ class PositionStore:
             row = await lock_row(conn, positions, {"position_id": position_id})
             if row is None:
                 raise NotFound(f"position {position_id!r} does not exist")
+            new_fence = fence_after_write(position_id, stored=row.fence, offered=fence)
+            stamp = {"fence": new_fence, "write_id": write_id, "updated_at": now}
             if row.status == PositionStatus.CLOSED:
-                return PositionWriteResult(position=position_from_row(row), changed=False)
+                if new_fence == row.fence:
+                    return write_result(row, changed=False)
+                return write_result(await _update(conn, position_id, stamp), changed=True)
             if close.closed_at < row.opened_at:
                 raise InvalidInput(
                     ["body", "closed_at"], "closed_at must not be before the position's opened_at"
@@ -102,16 +120,13 @@ class PositionStore:
                 "exit_price": close.exit_price,
                 "closed_at": close.closed_at,
                 "unrealized_pnl": Decimal(0),
-                "write_id": write_id,
-                "updated_at": now,
+                **stamp,
             }
             if close.realized_pnl is not None:
                 values["realized_pnl"] = close.realized_pnl
             if close.fees is not None:
                 values["fees"] = close.fees
-            return PositionWriteResult(
-                position=await _update(conn, position_id, values), changed=True
-            )
+            return write_result(await _update(conn, position_id, values), changed=True)
 
         return await run_write(self.db, work)
 
@@ -147,11 +162,16 @@ class PositionStore:
         return [position_from_row(row) for row in rows]
 
 
-async def _update(conn: AsyncConnection, position_id: str, values: dict[str, Any]) -> Position:
+async def _update(conn: AsyncConnection, position_id: str, values: dict[str, Any]) -> Row[Any]:
     key = positions.c.position_id == position_id
     await conn.execute(update(positions).where(key).values(values))
-    row = (await conn.execute(select(positions).where(key))).one()
-    return position_from_row(row)
+    return (await conn.execute(select(positions).where(key))).one()
+
+
+def write_result(row: Row[Any], *, changed: bool, created: bool = False) -> PositionWriteResult:
+    return PositionWriteResult(
+        position=position_from_row(row), created=created, changed=changed, fence=row.fence
+    )
 
 
 def content_values(position: PositionIn) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from petrosa.client._exceptions import (
     RequestTimeoutError,
     ServerError,
     ServiceUnavailableError,
+    StaleFenceError,
     TransportError,
     ValidationError,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "RequestTimeoutError",
     "ServerError",
     "ServiceUnavailableError",
+    "StaleFenceError",
     "SyncDataManagerClient",
     "TransportError",
     "ValidationError",

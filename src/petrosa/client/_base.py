@@ -299,12 +299,13 @@ def _status_error(response: httpx.Response) -> HTTPStatusError:
     summary = _summarize(detail)
     if summary:
         message = f"{message}: {summary}"
-    return error_class_for(response.status_code)(
+    return error_class_for(response.status_code, body)(
         message,
         status_code=response.status_code,
         method=request.method,
         url=str(request.url),
         detail=detail,
+        body=body,
         retry_after_s=parse_retry_after(response.headers.get("Retry-After")),
     )
 

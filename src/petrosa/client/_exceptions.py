@@ -17,6 +17,8 @@ request is idempotent, because the request may already have reached the server):
         ├── PermissionDeniedError       403
         ├── NotFoundError               404
         ├── ConflictError               409
+        │   └── StaleFenceError         409 on a fenced position write: a newer lock
+        │                                   holder has written since (never retried)
         ├── ValidationError             422, ``errors`` holds the server's ``detail`` items
         ├── RateLimitedError            429  [retried*]  honours ``Retry-After``
         └── ServerError                 5xx (500 is never retried: it is a bug, not an outage)
@@ -96,6 +98,7 @@ class HTTPStatusError(DataManagerError):
         method: str,
         url: str,
         detail: Any = None,
+        body: Any = None,
         retry_after_s: float | None = None,
         attempts: int = 1,
     ) -> None:
@@ -104,6 +107,8 @@ class HTTPStatusError(DataManagerError):
         self.method = method
         self.url = url
         self.detail = detail
+        self.body = body
+        """The whole decoded answer (``detail`` and any fields beside it), when it was JSON."""
         self.retry_after_s = retry_after_s
         """The server's ``Retry-After`` in seconds, when it sent one."""
 
@@ -126,6 +131,29 @@ class NotFoundError(HTTPStatusError):
 
 class ConflictError(HTTPStatusError):
     """409: the request contradicts stored state."""
+
+
+STALE_FENCE_CODE = "stale_fence"
+"""The ``code`` beside ``detail`` in a 409 that refuses a stale fencing token."""
+
+
+class StaleFenceError(ConflictError):
+    """409: the write's fencing token is older than the position's; nothing was written.
+
+    The caller's lease lock was taken over and the new holder has written since: stop
+    acting on this symbol rather than retry.
+    """
+
+    fence: int | None
+    """The token this write carried."""
+    stored_fence: int | None
+    """The newer token the position holds."""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        fields = self.body if isinstance(self.body, dict) else {}
+        self.fence = _int_or_none(fields.get("fence"))
+        self.stored_fence = _int_or_none(fields.get("stored_fence"))
 
 
 @dataclass(frozen=True)
@@ -175,8 +203,10 @@ STATUS_ERRORS: dict[int, type[HTTPStatusError]] = {
 _SERVER_ERROR_STATUSES = range(500, 600)
 
 
-def error_class_for(status_code: int) -> type[HTTPStatusError]:
-    """The exception class for an error status."""
+def error_class_for(status_code: int, body: Any = None) -> type[HTTPStatusError]:
+    """The exception class for an error status (and the answer's ``code``, if it has one)."""
+    if status_code == 409 and isinstance(body, dict) and body.get("code") == STALE_FENCE_CODE:
+        return StaleFenceError
     known = STATUS_ERRORS.get(status_code)
     if known is not None:
         return known
@@ -202,3 +232,7 @@ def parse_error_items(detail: Any) -> list[ErrorItem]:
             )
         )
     return items
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

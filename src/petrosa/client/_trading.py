@@ -55,22 +55,30 @@ def _segment(value: str) -> str:
 class TradingStateMixin(Requester):
     """Positions, daily realized P&L, and audited application/strategy configuration."""
 
-    async def upsert_position(self, position_id: str, position: PositionIn) -> PositionWriteResult:
+    async def upsert_position(
+        self, position_id: str, position: PositionIn, *, fence: int | None = None
+    ) -> PositionWriteResult:
         """Create or update a position; ``changed`` is False when it already held this content.
 
-        Reopening a closed position raises ``ConflictError``.
+        ``fence`` is the fencing token of the caller's lease lock: when the position holds a
+        newer one, nothing is written and ``StaleFenceError`` is raised. Without it the write
+        applies as it always did. Reopening a closed position raises ``ConflictError``.
         """
         body = position.model_dump(mode="json")
-        data = await self._request("PUT", f"/positions/{_segment(position_id)}", json=body)
+        path = f"/positions/{_segment(position_id)}"
+        data = await self._request("PUT", path, params={"fence": fence}, json=body)
         return parse_as(_WRITE_RESULT, data, "position write result")
 
-    async def close_position(self, position_id: str, close: PositionClose) -> PositionWriteResult:
+    async def close_position(
+        self, position_id: str, close: PositionClose, *, fence: int | None = None
+    ) -> PositionWriteResult:
         """Close an open position; closing it again returns it unchanged (``changed`` False).
 
-        An unknown position raises ``NotFoundError``.
+        ``fence`` as for ``upsert_position``. An unknown position raises ``NotFoundError``.
         """
         path = f"/positions/{_segment(position_id)}/close"
-        data = await self._request("POST", path, json=close.model_dump(mode="json"))
+        body = close.model_dump(mode="json")
+        data = await self._request("POST", path, params={"fence": fence}, json=body)
         return parse_as(_WRITE_RESULT, data, "position write result")
 
     async def get_position(self, position_id: str) -> Position | None:

@@ -1,5 +1,5 @@
-"""The paper account's books: a USDT wallet, one-way positions, leverage, orders and trades,
-all in exact ``Decimal``.
+"""The paper account's books: a USDT wallet, one-way positions, leverage, orders, algo orders
+and trades, all in exact ``Decimal``.
 
 A fill moves the position; the part of it that reduces the position realizes P&L against the
 entry price, and the fee is charged on the whole fill::
@@ -14,9 +14,12 @@ the position's size flips it: the rest opens the other side at the fill price. A
 position averages its entry price. Margin, in cross mode::
 
     unrealized        = (mark - entry) x signed quantity
-    initial margin    = |quantity| x mark / leverage (+ opening conditional orders' share)
+    initial margin    = |quantity| x mark / leverage
     margin balance    = wallet + unrealized          (equity)
     available         = margin balance - initial margin
+
+No order holds margin while it waits: market orders fill at once, and algo orders (like
+Binance's Algo Service) are checked against the account only when they fire.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
+from petrosa.exchange.simulator.algo_orders import AlgoOrder
 from petrosa.exchange.simulator.orders import ZERO, Order, Side
 
 MONEY_DECIMALS = 8
@@ -33,6 +37,9 @@ MARGIN_ASSET = "USDT"
 MAINT_MARGIN_RATE = Decimal("0.004")
 """Maintenance margin as a share of the notional (Binance's first bracket for majors)."""
 FIRST_ID = 1
+FIRST_ALGO_ID = 1_000_000_001
+"""Algo ids count account-wide from here, so that no algo id is ever mistaken for an order
+id (Binance's are separate sequences too)."""
 
 
 def money(value: Decimal) -> Decimal:
@@ -99,17 +106,12 @@ class Standing:
 
     wallet: Decimal
     unrealized: Decimal
-    position_margin: Decimal
-    order_margin: Decimal
+    initial_margin: Decimal
     maint_margin: Decimal
 
     @property
     def margin_balance(self) -> Decimal:
         return self.wallet + self.unrealized
-
-    @property
-    def initial_margin(self) -> Decimal:
-        return self.position_margin + self.order_margin
 
     @property
     def available(self) -> Decimal:
@@ -119,29 +121,20 @@ class Standing:
 def standing(
     wallet: Decimal,
     positions: Mapping[str, Position],
-    orders: Iterable[Order],
     marks: Mapping[str, Decimal],
     leverage: Mapping[str, int],
 ) -> Standing:
-    """Margin figures for ``positions`` and open ``orders`` valued at ``marks``."""
-    unrealized = position_margin = maint = ZERO
+    """Margin figures for ``positions`` valued at ``marks``."""
+    unrealized = initial = maint = ZERO
     for symbol, position in positions.items():
         if position.quantity == 0:
             continue
         mark = marks[symbol]
         notional = abs(position.quantity) * mark
         unrealized += position.unrealized(mark)
-        position_margin += money(notional / leverage[symbol])
+        initial += money(notional / leverage[symbol])
         maint += money(notional * MAINT_MARGIN_RATE)
-    order_margin = sum(
-        (
-            money(o.orig_qty * o.stop_price / leverage[o.symbol])
-            for o in orders
-            if o.is_open and not (o.reduce_only or o.close_position)
-        ),
-        ZERO,
-    )
-    return Standing(wallet, unrealized, position_margin, order_margin, maint)
+    return Standing(wallet, unrealized, initial, maint)
 
 
 @dataclass
@@ -158,6 +151,10 @@ class PaperAccount:
     by_client_id: dict[str, Order] = field(default_factory=dict)
     """Client order ids are unique across the account, for as long as it lives; in the
     order the orders were placed."""
+    algo_orders: dict[int, AlgoOrder] = field(default_factory=dict)
+    """Algo orders by algo id, in the order they were placed."""
+    algo_by_client_id: dict[str, AlgoOrder] = field(default_factory=dict)
+    """Client algo ids are unique across the account, for as long as it lives."""
     trades: dict[str, list[Trade]] = field(default_factory=dict)
     update_time: int = 0
     _next_trade_id: dict[str, int] = field(default_factory=dict)
@@ -191,8 +188,33 @@ class PaperAccount:
         symbols = [symbol] if symbol is not None else sorted(self.orders)
         return [o for s in symbols for o in self.orders.get(s, {}).values() if o.is_open]
 
+    def next_algo_id(self) -> int:
+        return len(self.algo_orders) + FIRST_ALGO_ID
+
+    def add_algo_order(self, order: AlgoOrder) -> None:
+        self.algo_orders[order.algo_id] = order
+        self.algo_by_client_id[order.client_algo_id] = order
+
+    def find_algo_order(
+        self, *, algo_id: int | None, client_algo_id: str | None
+    ) -> AlgoOrder | None:
+        """The algo order with ``algo_id`` (which wins when both are given) or client id."""
+        if algo_id is not None:
+            return self.algo_orders.get(algo_id)
+        return self.algo_by_client_id.get(client_algo_id or "")
+
+    def open_algo_orders(self, symbol: str | None = None) -> list[AlgoOrder]:
+        """Waiting algo orders of ``symbol`` (or of all), oldest first."""
+        return [
+            o
+            for o in self.algo_orders.values()
+            if o.is_open and (symbol is None or o.symbol == symbol)
+        ]
+
     def open_order_symbols(self) -> set[str]:
-        return {o.symbol for o in self.open_orders()}
+        """Symbols with an open order or a waiting algo order."""
+        waiting = {o.symbol for o in self.open_algo_orders()}
+        return waiting | {o.symbol for o in self.open_orders()}
 
     def held_symbols(self) -> set[str]:
         return {s for s, p in self.positions.items() if p.quantity != 0}

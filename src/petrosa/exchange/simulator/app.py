@@ -2,8 +2,9 @@
 
 Requests to ``/api/v3`` and ``/fapi/v1`` pass the rate-limit gate (``gate``), then the spot or
 futures routes, which read the synthetic market (``market``) at the clock's "now". The signed
-futures trading routes (``trading``) act on a paper account (``desk``) priced by the same
-market. Later additions (WebSocket streams) plug in as more routers on the same ``Venue``.
+futures trading routes (``trading``, algo orders in ``trading_algo``) act on a paper account
+(``desk``) priced by the same market. Later additions (WebSocket streams) plug in as more
+routers on the same ``Venue``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from petrosa import __version__
-from petrosa.exchange.simulator import control, futures, spot, trading
+from petrosa.exchange.simulator import control, futures, spot, trading, trading_algo
 from petrosa.exchange.simulator.clock import Clock, SimulatedClock
 from petrosa.exchange.simulator.desk import PaperDesk
 from petrosa.exchange.simulator.errors import install_error_handler
@@ -41,7 +42,7 @@ def create_app(settings: SimulatorSettings | None = None, *, clock: Clock | None
     install_error_handler(app)
     app.include_router(spot.router)
     app.include_router(futures.router)
-    for router in (trading.v1, trading.v2, trading.v3, trading.inspection):
+    for router in (trading.v1, trading_algo.router, trading.v2, trading.v3, trading.inspection):
         app.include_router(router)
     app.include_router(control.health)
     app.include_router(control.sim)

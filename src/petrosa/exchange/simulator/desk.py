@@ -2,8 +2,9 @@
 
 Every signed request runs under one lock, synchronously, in two steps::
 
-    open_at(now) ──► catch up: fire the resting orders that trades since the last request
+    open_at(now) ──► catch up: fire the algo orders that trades since the last request
                      crossed, in tape order across symbols, each at its crossing trade
+                     (a market order of its own, filled there)
                  ──► act: place, cancel or read, at ``now``
 
 so concurrent requests never see (or fill against) the same state twice. Market orders fill
@@ -21,6 +22,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from petrosa.exchange.simulator import errors, rejections
 from petrosa.exchange.simulator.accounts import PaperAccount, Position, Standing, standing
+from petrosa.exchange.simulator.algo_orders import AlgoOrder, AlgoOrderRequest, AlgoStatus
 from petrosa.exchange.simulator.instruments import Contract, MarketKind
 from petrosa.exchange.simulator.market import SyntheticMarket
 from petrosa.exchange.simulator.orders import ZERO, Order, OrderRequest, Side, Status
@@ -35,7 +37,8 @@ from petrosa.exchange.simulator.venue import Venue
 
 BASIS_POINTS = Decimal(10_000)
 GENERATED_ID_PREFIX = "paper_"
-"""Client order ids the desk makes up for orders sent without one."""
+"""Client order (and algo) ids the desk makes up for orders sent without one, and for the
+market orders algo orders place."""
 SUPPORTED_QUOTE = "USDT"
 """The paper wallet holds USDT: only USDT-margined symbols trade."""
 
@@ -75,7 +78,7 @@ class PaperDesk:
 
     @contextmanager
     def open_at(self, now: int) -> Iterator[PaperAccount]:
-        """Hold the desk for one request at ``now``, with resting orders caught up."""
+        """Hold the desk for one request at ``now``, with fired algo orders caught up."""
         with self._lock:
             self._catch_up(now)
             yield self.account
@@ -123,56 +126,85 @@ class PaperDesk:
         account = self.account
         symbols = account.held_symbols() | account.open_order_symbols()
         marks = {symbol: self.mark(symbol, now) for symbol in symbols}
-        figures = standing(
-            account.wallet,
-            account.positions,
-            account.open_orders(),
-            marks,
-            account.all_leverage(symbols),
-        )
+        figures = standing(account.wallet, account.positions, marks, account.all_leverage(symbols))
         return figures, marks
 
     # -- orders -------------------------------------------------------------------------
 
     def place(self, request: OrderRequest, now: int) -> Order:
-        """Accept (and for a market order, fill) a new order, or refuse it like Binance."""
+        """Accept and fill a new market order, or refuse it like Binance."""
+        market = self.market(request.symbol)
+        client_id = request.client_order_id
+        if client_id is not None and client_id in self.account.by_client_id:
+            raise rejections.duplicate_client_order_id()
+        order = self._new_order(
+            request.symbol,
+            request.side,
+            request.quantity,
+            now,
+            client_id,
+            reduce_only=request.reduce_only,
+        )
+        self._fill_market(order, last_price(market, now), market, now)
+        self.account.add_order(order)
+        return order
+
+    def _new_order(
+        self,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        now: int,
+        client_id: str | None,
+        *,
+        reduce_only: bool,
+    ) -> Order:
+        order_id = self.account.next_order_id(symbol)
+        return Order(
+            symbol=symbol,
+            order_id=order_id,
+            client_order_id=client_id or f"{GENERATED_ID_PREFIX}{symbol}_{order_id}",
+            side=side,
+            orig_qty=quantity,
+            reduce_only=reduce_only,
+            time=now,
+            update_time=now,
+        )
+
+    def place_algo(self, request: AlgoOrderRequest, now: int) -> AlgoOrder:
+        """Accept a new algo order, or refuse it like Binance: -2021 when the last trade has
+        crossed its trigger already, -4164 when it would open a position below the minimum
+        notional at its trigger."""
         market = self.market(request.symbol)
         account = self.account
-        client_id = request.client_order_id
-        if client_id is not None and client_id in account.by_client_id:
+        client_id = request.client_algo_id
+        if client_id is not None and client_id in account.algo_by_client_id:
             raise rejections.duplicate_client_order_id()
-        order_id = account.next_order_id(request.symbol)
-        order = Order(
+        algo_id = account.next_algo_id()
+        order = AlgoOrder(
+            algo_id=algo_id,
+            client_algo_id=client_id or f"{GENERATED_ID_PREFIX}algo_{algo_id}",
             symbol=request.symbol,
-            order_id=order_id,
-            client_order_id=client_id or f"{GENERATED_ID_PREFIX}{request.symbol}_{order_id}",
             side=request.side,
-            type=request.type,
-            orig_qty=request.quantity,
-            stop_price=request.stop_price,
+            order_type=request.order_type,
+            quantity=request.quantity,
+            trigger_price=request.trigger_price,
             reduce_only=request.reduce_only,
             close_position=request.close_position,
             working_type=request.working_type,
             price_protect=request.price_protect,
-            time=now,
+            create_time=now,
             update_time=now,
         )
-        price = last_price(market, now)
-        if request.conditional:
-            self._accept_conditional(order, price, market)
-        else:
-            self._fill_market(order, price, market, now)
-        account.add_order(order)
-        return order
-
-    def _accept_conditional(self, order: Order, price: Decimal, market: SyntheticMarket) -> None:
-        if order.fires_at(price):
+        if order.fires_at(last_price(market, now)):
             raise rejections.would_immediately_trigger()
         opening = not (order.reduce_only or order.close_position)
         minimum = Decimal(market.contract.min_notional)
-        if opening and order.orig_qty * order.stop_price < minimum:
+        if opening and order.quantity * order.trigger_price < minimum:
             raise rejections.min_notional(market.contract.min_notional)
-        self._cursors.setdefault(order.symbol, Cursor(order.time))
+        self._cursors.setdefault(order.symbol, Cursor(now))
+        account.add_algo_order(order)
+        return order
 
     def _fill_market(self, order: Order, price: Decimal, market: SyntheticMarket, now: int) -> None:
         quantity = order.orig_qty
@@ -205,26 +237,31 @@ class PaperDesk:
             return True
         wallet, positions = account.after_fill(order.symbol, order.side, quantity, price)
         symbols = {s for s, p in positions.items() if p.quantity != 0}
-        symbols |= account.open_order_symbols()
         marks = {s: price if s == order.symbol else self.mark(s, now) for s in symbols}
-        after = standing(
-            wallet, positions, account.open_orders(), marks, account.all_leverage(symbols)
-        )
+        after = standing(wallet, positions, marks, account.all_leverage(symbols))
         return after.available >= 0
 
     def cancel(self, order: Order, now: int) -> Order:
-        """Cancel a resting order; -2011 when it is no longer open."""
+        """Cancel a resting order; -2011 when it is no longer open (a market order never
+        rests: it filled or was refused when placed)."""
         if not order.is_open:
             raise rejections.unknown_order_sent()
         order.ended(Status.CANCELED, now)
         return order
 
-    # -- resting orders -----------------------------------------------------------------
+    def cancel_algo(self, order: AlgoOrder, now: int) -> AlgoOrder:
+        """Cancel a waiting algo order; -2011 when it fired or ended already."""
+        if not order.is_open:
+            raise rejections.unknown_order_sent()
+        order.ended(AlgoStatus.CANCELED, now)
+        return order
+
+    # -- algo orders ----------------------------------------------------------------------
 
     def _catch_up(self, now: int) -> None:
-        """Fire, in tape order, every resting order a trade up to ``now`` crossed."""
+        """Fire, in tape order, every algo order a trade up to ``now`` crossed."""
         pending: dict[str, Crossing | None] = {
-            symbol: self._next_crossing(symbol, now) for symbol in self.account.open_order_symbols()
+            symbol: self._next_crossing(symbol, now) for symbol in self._waiting_symbols()
         }
         while True:
             found = [c for c in pending.values() if c is not None]
@@ -237,26 +274,40 @@ class PaperDesk:
         for symbol in pending:
             self._cursors[symbol] = Cursor(now)
 
+    def _waiting_symbols(self) -> set[str]:
+        return {o.symbol for o in self.account.open_algo_orders()}
+
     def _next_crossing(self, symbol: str, now: int) -> Crossing | None:
-        orders = sorted(self.account.open_orders(symbol), key=lambda o: o.order_id)
+        orders = self.account.open_algo_orders(symbol)  # oldest first: ties go to it
         if not orders:
             return None
-        after = self._cursors.get(symbol, Cursor(min(o.time for o in orders)))
+        after = self._cursors.get(symbol, Cursor(min(o.create_time for o in orders)))
         return first_crossing(self.market(symbol), orders, after, now)
 
     def _fire(self, crossing: Crossing) -> None:
-        """Fill a triggered order like a market order at its crossing trade, or expire it
-        when there is nothing it may do (no position to close, no margin to open)."""
-        order, time = crossing.order, crossing.at.time
-        reducible = self.account.position(order.symbol).reducible_by(order.side)
-        if order.close_position:
+        """Place the fired algo order's market order and fill it at the crossing trade, or
+        reject it when there is nothing it may do (no position to close, no margin to
+        open)."""
+        algo, time = crossing.order, crossing.at.time
+        reducible = self.account.position(algo.symbol).reducible_by(algo.side)
+        if algo.close_position:
             quantity = reducible
-        elif order.reduce_only:
-            quantity = min(order.orig_qty, reducible)
+        elif algo.reduce_only:
+            quantity = min(algo.quantity, reducible)
         else:
-            quantity = order.orig_qty
-        price = self._slipped(crossing.price, order.side, self.market(order.symbol))
+            quantity = algo.quantity
+        order = self._new_order(
+            algo.symbol,
+            algo.side,
+            algo.quantity or quantity,
+            time,
+            None,
+            reduce_only=algo.reduce_only or algo.close_position,
+        )
+        price = self._slipped(crossing.price, algo.side, self.market(algo.symbol))
         if quantity == ZERO or not self._margin_allows(order, quantity, price, time):
-            order.ended(Status.EXPIRED, time)
+            algo.ended(AlgoStatus.REJECTED, time)
             return
         self.account.fill(order, quantity, price, time)
+        self.account.add_order(order)
+        algo.finished(order.order_id, price, time)

@@ -1,16 +1,12 @@
 """Orders of the paper account: what a new-order request asks for, checked the way Binance
-checks it, and each order's life, ``NEW`` then ``FILLED``, ``CANCELED`` or ``EXPIRED``.
+checks it, and each order's life, ``NEW`` then ``FILLED``.
 
-The simulator serves the order types a trade engine needs on USD-M futures in one-way mode
-(``positionSide`` ``BOTH``): ``MARKET``, filled at once, and the conditional
-``STOP_MARKET`` and ``TAKE_PROFIT_MARKET``, which rest until the last trade crosses
-``stopPrice`` and are then filled like a market order::
-
-    STOP_MARKET          BUY: last >= stopPrice    SELL: last <= stopPrice
-    TAKE_PROFIT_MARKET   BUY: last <= stopPrice    SELL: last >= stopPrice
-
-``closePosition=true`` closes whatever position is open when the order fires; ``reduceOnly``
-never lets an order grow or flip the position.
+``POST /fapi/v1/order`` serves ``MARKET`` orders (one-way mode, ``positionSide`` ``BOTH``),
+filled at once. Conditional types (``STOP_MARKET``, ``TAKE_PROFIT_MARKET``, ``STOP``,
+``TAKE_PROFIT``, ``TRAILING_STOP_MARKET``) are refused with -4120, as Binance has done since
+2025-12-09: they go through the Algo Order endpoints (``algo_orders``), and a triggered algo
+order becomes a market order here. ``reduceOnly`` never lets an order grow or flip the
+position.
 """
 
 from __future__ import annotations
@@ -34,6 +30,10 @@ MARKET_MAX_QTY = MAX_QTY // 10
 """``MARKET_LOT_SIZE`` maxQty in exchangeInfo; other orders are held to ``LOT_SIZE``'s."""
 ONE_WAY_POSITION_SIDE = "BOTH"
 _BOOLEANS = {"true": True, "false": False}
+CONDITIONAL_TYPES = frozenset(
+    {"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"}
+)
+"""Order types Binance takes only on its Algo Order endpoints."""
 NEW_ORDER_PARAMS = (
     "symbol",
     "side",
@@ -62,6 +62,9 @@ class Side(StrEnum):
 
 
 class OrderType(StrEnum):
+    """Binance's order types the simulator serves: ``MARKET`` orders, and the conditional
+    types of algo orders."""
+
     MARKET = "MARKET"
     STOP_MARKET = "STOP_MARKET"
     TAKE_PROFIT_MARKET = "TAKE_PROFIT_MARKET"
@@ -90,44 +93,29 @@ class ResponseType(StrEnum):
 
 @dataclass(frozen=True)
 class OrderRequest:
-    """A new order that passed every check that needs no account state."""
+    """A new market order that passed every check that needs no account state."""
 
     symbol: str
     side: Side
-    type: OrderType
     quantity: Decimal
-    """0 with ``close_position``."""
-    stop_price: Decimal
-    """0 for ``MARKET``."""
     reduce_only: bool
-    close_position: bool
     client_order_id: str | None
-    working_type: WorkingType
-    price_protect: bool
     response_type: ResponseType
-
-    @property
-    def conditional(self) -> bool:
-        return self.type is not OrderType.MARKET
 
 
 @dataclass
 class Order:
-    """One order of the paper account, as Binance reports it."""
+    """One (market) order of the paper account, as Binance reports it."""
 
     symbol: str
     order_id: int
     client_order_id: str
     side: Side
-    type: OrderType
     orig_qty: Decimal
-    stop_price: Decimal
     reduce_only: bool
-    close_position: bool
-    working_type: WorkingType
-    price_protect: bool
     time: int
     update_time: int
+    type: OrderType = OrderType.MARKET
     status: Status = Status.NEW
     executed_qty: Decimal = ZERO
     avg_price: Decimal = ZERO
@@ -141,15 +129,6 @@ class Order:
     def cum_quote(self) -> Decimal:
         return self.executed_qty * self.avg_price
 
-    @property
-    def fires_rising(self) -> bool:
-        """Whether it fires when the price rises to the stop (else when it falls to it)."""
-        return (self.type is OrderType.STOP_MARKET) == (self.side is Side.BUY)
-
-    def fires_at(self, price: Decimal) -> bool:
-        """Whether a trade at ``price`` fires this conditional order."""
-        return price >= self.stop_price if self.fires_rising else price <= self.stop_price
-
     def filled(self, quantity: Decimal, price: Decimal, time: int) -> None:
         self.status, self.executed_qty, self.avg_price = Status.FILLED, quantity, price
         self.update_time = time
@@ -162,7 +141,7 @@ class Order:
 Choice = TypeVar("Choice", bound=StrEnum)
 
 
-def _choice(
+def choice(
     params: Params, name: str, kind: type[Choice], refusal: BinanceError, *, default: Choice
 ) -> Choice:
     text = params.text(name)
@@ -174,9 +153,7 @@ def _choice(
         raise refusal from None
 
 
-def _required_choice(
-    params: Params, name: str, kind: type[Choice], refusal: BinanceError
-) -> Choice:
+def required_choice(params: Params, name: str, kind: type[Choice], refusal: BinanceError) -> Choice:
     text = params.text(name, required=True)
     assert text is not None
     try:
@@ -211,7 +188,9 @@ def on_grid(value: Decimal, decimals: int) -> bool:
     return value == value.quantize(Decimal(1).scaleb(-decimals))
 
 
-def _quantity(params: Params, contract: Contract, order_type: OrderType) -> Decimal:
+def quantity_param(params: Params, contract: Contract, *, market: bool) -> Decimal:
+    """``quantity``: mandatory, positive, on the step, within ``MARKET_LOT_SIZE`` (market
+    orders) or ``LOT_SIZE``."""
     quantity = decimal_param(params, "quantity")
     if quantity is None:
         raise errors.mandatory("quantity")
@@ -219,76 +198,57 @@ def _quantity(params: Params, contract: Contract, order_type: OrderType) -> Deci
         raise rejections.quantity_not_positive()
     if not on_grid(quantity, contract.qty_decimals):
         raise rejections.bad_precision()
-    maximum = MARKET_MAX_QTY if order_type is OrderType.MARKET else MAX_QTY
-    if quantity > maximum:
+    if quantity > (MARKET_MAX_QTY if market else MAX_QTY):
         raise rejections.quantity_above_maximum()
     return quantity
 
 
-def _stop_price(params: Params, contract: Contract) -> Decimal:
-    stop = decimal_param(params, "stopPrice")
-    if stop is None:
-        raise errors.mandatory("stopPrice")
-    if stop <= 0:
-        raise rejections.stop_price_not_positive()
-    if not on_grid(stop, contract.price_decimals):
-        raise rejections.bad_precision()
-    return stop
-
-
-def parse_order_request(params: Params, contract: Contract) -> OrderRequest:
-    """A ``POST /fapi/v1/order`` request, refused with Binance's codes when malformed."""
-    symbol = params.symbol()
-    assert symbol is not None
-    side = _required_choice(params, "side", Side, rejections.invalid_side())
-    order_type = _required_choice(params, "type", OrderType, rejections.invalid_order_type())
+def position_side_param(params: Params) -> None:
+    """``positionSide``: only ``BOTH`` (one-way mode), else -4061."""
     position_side = params.text("positionSide")
     if position_side is not None and position_side != ONE_WAY_POSITION_SIDE:
         raise rejections.position_side_mismatch()
-    client_order_id = params.text("newClientOrderId")
-    if client_order_id is not None and not CLIENT_ORDER_ID_RE.fullmatch(client_order_id):
+
+
+def client_id_param(params: Params, name: str) -> str | None:
+    """A client order (or algo) id in Binance's alphabet, else -4015."""
+    client_id = params.text(name)
+    if client_id is not None and not CLIENT_ORDER_ID_RE.fullmatch(client_id):
         raise rejections.invalid_client_order_id()
-    reduce_only = boolean_param(params, "reduceOnly")
-    close_position = bool(boolean_param(params, "closePosition"))
-    if order_type is OrderType.MARKET:
-        for name in ("stopPrice", "closePosition", "workingType", "priceProtect"):
-            if params.text(name) is not None:
-                raise rejections.not_required(name)
-        quantity, stop = _quantity(params, contract, order_type), ZERO
-    else:
-        stop = _stop_price(params, contract)
-        if close_position:
-            if params.text("quantity") is not None:
-                raise rejections.quantity_with_close_position()
-            if reduce_only is not None:
-                raise rejections.not_required("reduceOnly")
-            quantity = ZERO
-        else:
-            quantity = _quantity(params, contract, order_type)
-    working_type = _choice(
-        params,
-        "workingType",
-        WorkingType,
-        rejections.invalid_working_type(params.text("workingType") or ""),
-        default=WorkingType.CONTRACT_PRICE,
-    )
-    response_type = _choice(
+    return client_id
+
+
+def response_type_param(params: Params) -> ResponseType:
+    return choice(
         params,
         "newOrderRespType",
         ResponseType,
         rejections.invalid_response_type(),
         default=ResponseType.ACK,
     )
+
+
+def parse_order_request(params: Params, contract: Contract) -> OrderRequest:
+    """A ``POST /fapi/v1/order`` request, refused with Binance's codes when malformed."""
+    symbol = params.symbol()
+    assert symbol is not None
+    side = required_choice(params, "side", Side, rejections.invalid_side())
+    if params.text("type", required=True) in CONDITIONAL_TYPES:
+        raise rejections.algo_order_required()
+    order_type = required_choice(params, "type", OrderType, rejections.invalid_order_type())
+    if order_type is not OrderType.MARKET:
+        raise rejections.invalid_order_type()
+    position_side_param(params)
+    client_order_id = client_id_param(params, "newClientOrderId")
+    reduce_only = boolean_param(params, "reduceOnly")
+    for name in ("stopPrice", "closePosition", "workingType", "priceProtect"):
+        if params.text(name) is not None:
+            raise rejections.not_required(name)
     return OrderRequest(
         symbol=symbol,
         side=side,
-        type=order_type,
-        quantity=quantity,
-        stop_price=stop,
+        quantity=quantity_param(params, contract, market=True),
         reduce_only=bool(reduce_only),
-        close_position=close_position,
         client_order_id=client_order_id,
-        working_type=working_type,
-        price_protect=bool(boolean_param(params, "priceProtect")),
-        response_type=response_type,
+        response_type=response_type_param(params),
     )

@@ -1,10 +1,10 @@
 """Where the simulated futures price is: the last trade at a moment, and the first trade
-after a moment that crosses a resting order's stop.
+after a moment that crosses a resting algo order's trigger price.
 
-The tape is the market's own aggregate trades (``trades``), so a stop fires at the exact
-trade that reached it, whatever time the next request comes at. Minutes are first screened
-by their candle's high and low, and only a minute whose range reaches a stop is replayed
-trade by trade.
+The tape is the market's own aggregate trades (``trades``), so an algo order fires at the
+exact trade that reached it, whatever time the next request comes at. Minutes are first
+screened by their candle's high and low, and only a minute whose range reaches a trigger is
+replayed trade by trade.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from decimal import Decimal
 
 import numpy as np
 
+from petrosa.exchange.simulator.algo_orders import AlgoOrder
 from petrosa.exchange.simulator.bars import Bars
 from petrosa.exchange.simulator.market import MINUTE_MS, Level, SyntheticMarket
-from petrosa.exchange.simulator.orders import Order
 from petrosa.exchange.simulator.trades import minute_trades, partial_minute
 
 SCAN_CHUNK_MINUTES = 60
@@ -54,27 +54,27 @@ class Cursor:
 
 @dataclass(frozen=True)
 class Crossing:
-    """A trade that fires a resting order."""
+    """A trade that fires a resting algo order."""
 
-    order: Order
+    order: AlgoOrder
     price: Decimal
     at: Cursor
 
 
-def _stop_ticks(market: SyntheticMarket, order: Order) -> int:
-    return int(order.stop_price.scaleb(market.contract.price_decimals))
+def _trigger_ticks(market: SyntheticMarket, order: AlgoOrder) -> int:
+    return int(order.trigger_price.scaleb(market.contract.price_decimals))
 
 
 def first_crossing(
-    market: SyntheticMarket, orders: Sequence[Order], after: Cursor, end: int
+    market: SyntheticMarket, orders: Sequence[AlgoOrder], after: Cursor, end: int
 ) -> Crossing | None:
     """The earliest trade after ``after`` and up to ``end`` that fires one of ``orders``
     (each only by trades later than its own placement); ties go to the older order."""
     if not orders or end < after.time:
         return None
-    stops = np.array([_stop_ticks(market, o) for o in orders], dtype=np.int64)
+    stops = np.array([_trigger_ticks(market, o) for o in orders], dtype=np.int64)
     rising = np.array([o.fires_rising for o in orders], dtype=np.bool_)
-    placed = np.array([o.time for o in orders], dtype=np.int64)
+    placed = np.array([o.create_time for o in orders], dtype=np.int64)
     first_minute = max(after.time, int(placed.min())) // MINUTE_MS
     last_minute = end // MINUTE_MS
     for lo in range(first_minute, last_minute + 1, SCAN_CHUNK_MINUTES):
@@ -90,7 +90,7 @@ def first_crossing(
 
 
 def _in_minute(
-    market: SyntheticMarket, bar: Bars, orders: Sequence[Order], after: Cursor, end: int
+    market: SyntheticMarket, bar: Bars, orders: Sequence[AlgoOrder], after: Cursor, end: int
 ) -> Crossing | None:
     trades = minute_trades(market, bar)
     later = (trades.time > after.time) | (
@@ -99,9 +99,9 @@ def _in_minute(
     live = later & (trades.time <= end)
     best: tuple[int, int] | None = None
     for index, order in enumerate(orders):
-        stop = _stop_ticks(market, order)
+        stop = _trigger_ticks(market, order)
         hits = trades.price >= stop if order.fires_rising else trades.price <= stop
-        hits &= live & (trades.time > order.time)
+        hits &= live & (trades.time > order.create_time)
         if hits.any():
             row = int(np.argmax(hits))
             if best is None or row < best[0]:

@@ -56,6 +56,16 @@ def invalid_order_type() -> BinanceError:
     return BinanceError(ErrorCode.INVALID_ORDER_TYPE, "Invalid orderType.")
 
 
+def algo_order_required() -> BinanceError:
+    """A conditional type sent to ``/fapi/v1/order``: Binance serves those on its Algo Order
+    endpoints only (since 2025-12-09)."""
+    return BinanceError(
+        ErrorCode.STOP_ORDER_SWITCH_ALGO,
+        "Order type not supported for this endpoint. Please use the Algo Order API endpoints"
+        " instead.",
+    )
+
+
 def invalid_side() -> BinanceError:
     return BinanceError(ErrorCode.INVALID_SIDE, "Invalid side.")
 

@@ -2,9 +2,10 @@
 
 ``/fapi/v1``: ``order`` (POST, GET, DELETE), ``openOrders``, ``userTrades``, ``leverage`` and
 the public ``premiumIndex``; ``/fapi/v2`` and ``/fapi/v3``: ``positionRisk``, ``account``,
-``balance``. Signed routes pass ``signing`` first (key, signature, timestamp against the
-simulated clock), then act on the ``PaperDesk`` at the clock's "now". ``/sim/orders`` and
-``/sim/positions`` show the whole paper account to tests, unsigned.
+``balance``; the algo order routes are in ``trading_algo``. Signed routes pass ``signing``
+first (key, signature, timestamp against the simulated clock), then act on the
+``PaperDesk`` at the clock's "now". ``/sim/orders`` and ``/sim/positions`` show the whole
+paper account to tests, unsigned.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from petrosa.exchange.simulator.trading_json import (
     account_body,
     account_position_body,
     acknowledged_body,
+    algo_order_body,
     amount,
     balance_body,
     order_body,
@@ -54,7 +56,10 @@ def desk_of(request: Request) -> PaperDesk:
     return desk
 
 
-async def _signed(request: Request, accepted: tuple[str, ...]) -> tuple[PaperDesk, Params, int]:
+async def signed_request(
+    request: Request, accepted: tuple[str, ...]
+) -> tuple[PaperDesk, Params, int]:
+    """The desk, the request's verified parameters (of ``accepted``) and the clock's now."""
     desk = desk_of(request)
     now = desk.venue.now_ms()
     params = await signed_params(request, desk.venue.settings, now, accepted)
@@ -77,8 +82,8 @@ def _order(desk: PaperDesk, order: Order) -> dict[str, Any]:
 
 @v1.post("/order")
 async def new_order(request: Request) -> JsonResponse:
-    """Place a MARKET, STOP_MARKET or TAKE_PROFIT_MARKET order."""
-    desk, params, now = await _signed(request, NEW_ORDER_PARAMS)
+    """Place a MARKET order (conditional types: -4120, they are algo orders)."""
+    desk, params, now = await signed_request(request, NEW_ORDER_PARAMS)
     symbol = params.symbol()
     assert symbol is not None
     contract = desk.market(symbol).contract
@@ -93,7 +98,7 @@ async def new_order(request: Request) -> JsonResponse:
 @v1.get("/order")
 async def query_order(request: Request) -> JsonResponse:
     """An order by ``orderId`` or ``origClientOrderId``; -2013 when there is none."""
-    desk, params, now = await _signed(request, ORDER_LOOKUP_PARAMS)
+    desk, params, now = await signed_request(request, ORDER_LOOKUP_PARAMS)
     with desk.open_at(now):
         order = _lookup(desk, params)
         if order is None:
@@ -104,7 +109,7 @@ async def query_order(request: Request) -> JsonResponse:
 @v1.delete("/order")
 async def cancel_order(request: Request) -> JsonResponse:
     """Cancel an open order; -2011 when there is none (or it already filled or ended)."""
-    desk, params, now = await _signed(request, ORDER_LOOKUP_PARAMS)
+    desk, params, now = await signed_request(request, ORDER_LOOKUP_PARAMS)
     with desk.open_at(now):
         order = _lookup(desk, params)
         if order is None:
@@ -115,7 +120,7 @@ async def cancel_order(request: Request) -> JsonResponse:
 @v1.get("/openOrders")
 async def open_orders(request: Request) -> JsonResponse:
     """Resting orders of one symbol, or of all without ``symbol``."""
-    desk, params, now = await _signed(request, ("symbol",))
+    desk, params, now = await signed_request(request, ("symbol",))
     symbol = params.symbol(required=False)
     with desk.open_at(now):
         if symbol is not None:
@@ -126,7 +131,7 @@ async def open_orders(request: Request) -> JsonResponse:
 @v1.post("/leverage")
 async def change_leverage(request: Request) -> JsonResponse:
     """Set a symbol's initial leverage, 1 to 125."""
-    desk, params, now = await _signed(request, ("symbol", "leverage"))
+    desk, params, now = await signed_request(request, ("symbol", "leverage"))
     symbol = params.symbol()
     leverage = params.integer("leverage", required=True)
     assert symbol is not None
@@ -143,7 +148,7 @@ async def change_leverage(request: Request) -> JsonResponse:
 @v1.get("/userTrades")
 async def user_trades(request: Request) -> JsonResponse:
     """Fills of one symbol: by order, from an id, in a time range, or the latest."""
-    desk, params, now = await _signed(request, USER_TRADES_PARAMS)
+    desk, params, now = await signed_request(request, USER_TRADES_PARAMS)
     symbol = params.symbol()
     assert symbol is not None
     order_id, from_id = params.integer("orderId"), params.integer("fromId")
@@ -200,7 +205,7 @@ def _add_account_routes(router: APIRouter, *, v3: bool) -> None:
     async def position_risk(request: Request) -> JsonResponse:
         """Positions with their mark price and unrealized profit (v3: only symbols with a
         position or open orders)."""
-        desk, params, now = await _signed(request, ("symbol",))
+        desk, params, now = await signed_request(request, ("symbol",))
         symbol = params.symbol(required=False)
         with desk.open_at(now):
             held = desk.holdings(now, symbol, every_symbol=not v3)
@@ -208,7 +213,7 @@ def _add_account_routes(router: APIRouter, *, v3: bool) -> None:
 
     async def account(request: Request) -> JsonResponse:
         """Wallet, margin and available balance in USDT, with the positions."""
-        desk, _params, now = await _signed(request, ())
+        desk, _params, now = await signed_request(request, ())
         with desk.open_at(now) as book:
             figures, _marks = desk.standing(now)
             held: list[Holding] = desk.holdings(now, None, every_symbol=not v3)
@@ -217,7 +222,7 @@ def _add_account_routes(router: APIRouter, *, v3: bool) -> None:
 
     async def balance(request: Request) -> JsonResponse:
         """The USDT balance."""
-        desk, _params, now = await _signed(request, ())
+        desk, _params, now = await signed_request(request, ())
         with desk.open_at(now) as book:
             figures, _marks = desk.standing(now)
             return JsonResponse(balance_body(figures, book.update_time))
@@ -233,12 +238,17 @@ _add_account_routes(v3, v3=True)
 
 @inspection.get("/orders")
 async def every_order(request: Request) -> JsonResponse:
-    """Every order the paper account ever took, oldest first, as ``/fapi/v1/order`` shows it."""
+    """Every order the paper account ever took, oldest first, as ``/fapi/v1/order`` shows it
+    (market orders, including those fired algo orders placed), and every algo order as
+    ``/fapi/v1/algoOrder`` shows it (``actualOrderId`` links one to its market order)."""
     desk = desk_of(request)
     now = desk.venue.now_ms()
     with desk.open_at(now) as account:
         placed = account.by_client_id.values()  # in the order they were placed
-        return JsonResponse({"orders": [_order(desk, o) for o in placed]})
+        algo = [
+            algo_order_body(o, desk.market(o.symbol).contract) for o in account.algo_orders.values()
+        ]
+        return JsonResponse({"orders": [_order(desk, o) for o in placed], "algoOrders": algo})
 
 
 @inspection.get("/positions")

@@ -1,4 +1,5 @@
-"""The paper account in Binance's USD-M futures JSON: orders, trades, positions, balances.
+"""The paper account in Binance's USD-M futures JSON: orders, algo orders, trades, positions,
+balances.
 
 Amounts are exact decimal strings: quantities to the contract's step, prices to its tick,
 money to 8 places, as Binance shows them.
@@ -18,15 +19,19 @@ from petrosa.exchange.simulator.accounts import (
     Trade,
     money,
 )
+from petrosa.exchange.simulator.algo_orders import CONDITIONAL, AlgoOrder
 from petrosa.exchange.simulator.desk import Holding
 from petrosa.exchange.simulator.instruments import Contract
-from petrosa.exchange.simulator.orders import ONE_WAY_POSITION_SIDE, ZERO, Order, OrderType
+from petrosa.exchange.simulator.orders import ONE_WAY_POSITION_SIDE, ZERO, Order, WorkingType
 
 MAX_NOTIONAL_VALUE = "50000000"
 """The position ceiling reported for every leverage (no brackets are simulated)."""
 INTEREST_RATE = "0.00010000"
 MARGIN_TYPE = "cross"
 ACCOUNT_ALIAS = "paper"
+TIME_IN_FORCE = "GTC"
+NO_PRICE_MATCH = "NONE"
+NO_SELF_TRADE_PREVENTION = "NONE"
 
 
 def fixed(value: Decimal, decimals: int) -> str:
@@ -53,18 +58,18 @@ def order_body(order: Order, contract: Contract) -> dict[str, Any]:
         "executedQty": fixed(order.executed_qty, qty_dp),
         "cumQty": fixed(order.executed_qty, qty_dp),
         "cumQuote": fixed(order.cum_quote, price_dp + qty_dp),
-        "timeInForce": "GTC",
+        "timeInForce": TIME_IN_FORCE,
         "type": order.type.value,
-        "reduceOnly": order.reduce_only or order.close_position,
-        "closePosition": order.close_position,
+        "reduceOnly": order.reduce_only,
+        "closePosition": False,
         "side": order.side.value,
         "positionSide": ONE_WAY_POSITION_SIDE,
-        "stopPrice": fixed(order.stop_price, price_dp) if order.stop_price else "0",
-        "workingType": order.working_type.value,
-        "priceProtect": order.price_protect,
+        "stopPrice": "0",
+        "workingType": WorkingType.CONTRACT_PRICE.value,
+        "priceProtect": False,
         "origType": order.type.value,
-        "priceMatch": "NONE",
-        "selfTradePreventionMode": "NONE",
+        "priceMatch": NO_PRICE_MATCH,
+        "selfTradePreventionMode": NO_SELF_TRADE_PREVENTION,
         "goodTillDate": 0,
         "time": order.time,
         "updateTime": order.update_time,
@@ -73,18 +78,66 @@ def order_body(order: Order, contract: Contract) -> dict[str, Any]:
 
 def acknowledged_body(order: Order, contract: Contract) -> dict[str, Any]:
     """The ``ACK`` answer: the order as accepted, before it filled."""
-    body = order_body(order, contract)
-    if order.type is OrderType.MARKET:
-        zero_qty = fixed(ZERO, contract.qty_decimals)
-        body.update(
-            status="NEW",
-            avgPrice=fixed(ZERO, contract.price_decimals),
-            executedQty=zero_qty,
-            cumQty=zero_qty,
-            cumQuote=fixed(ZERO, contract.price_decimals + contract.qty_decimals),
-            updateTime=order.time,
-        )
-    return body
+    zero_qty = fixed(ZERO, contract.qty_decimals)
+    return {
+        **order_body(order, contract),
+        "status": "NEW",
+        "avgPrice": fixed(ZERO, contract.price_decimals),
+        "executedQty": zero_qty,
+        "cumQty": zero_qty,
+        "cumQuote": fixed(ZERO, contract.price_decimals + contract.qty_decimals),
+        "updateTime": order.time,
+    }
+
+
+def algo_order_body(order: AlgoOrder, contract: Contract) -> dict[str, Any]:
+    """An algo order as ``/fapi/v1/algoOrder`` and ``openAlgoOrders`` report it;
+    ``actualOrderId`` is "" until it fires, ``actualPrice`` its market order's fill price."""
+    price_dp = contract.price_decimals
+    zero_price = fixed(ZERO, price_dp)
+    actual = order.actual_order_id
+    return {
+        "algoId": order.algo_id,
+        "clientAlgoId": order.client_algo_id,
+        "algoType": CONDITIONAL,
+        "orderType": order.order_type.value,
+        "symbol": order.symbol,
+        "side": order.side.value,
+        "positionSide": ONE_WAY_POSITION_SIDE,
+        "timeInForce": TIME_IN_FORCE,
+        "quantity": fixed(order.quantity, contract.qty_decimals),
+        "algoStatus": order.status.value,
+        "actualOrderId": "" if actual is None else str(actual),
+        "actualPrice": fixed(order.actual_price, price_dp),
+        "triggerPrice": fixed(order.trigger_price, price_dp),
+        "price": zero_price,
+        "icebergQuantity": None,
+        "tpTriggerPrice": zero_price,
+        "tpPrice": zero_price,
+        "slTriggerPrice": zero_price,
+        "slPrice": zero_price,
+        "tpOrderType": "",
+        "selfTradePreventionMode": NO_SELF_TRADE_PREVENTION,
+        "workingType": order.working_type.value,
+        "priceMatch": NO_PRICE_MATCH,
+        "closePosition": order.close_position,
+        "priceProtect": order.price_protect,
+        "reduceOnly": order.reduce_only,
+        "createTime": order.create_time,
+        "updateTime": order.update_time,
+        "triggerTime": order.trigger_time,
+        "goodTillDate": 0,
+    }
+
+
+def algo_canceled_body(order: AlgoOrder) -> dict[str, Any]:
+    """``DELETE /fapi/v1/algoOrder``'s answer: the ids and a success code, not the order."""
+    return {
+        "algoId": order.algo_id,
+        "clientAlgoId": order.client_algo_id,
+        "code": "200",
+        "msg": "success",
+    }
 
 
 def trade_body(trade: Trade, contract: Contract) -> dict[str, Any]:
@@ -188,8 +241,8 @@ def asset_body(figures: Standing, update_time: int) -> dict[str, Any]:
         "marginBalance": amount(figures.margin_balance),
         "maintMargin": amount(figures.maint_margin),
         "initialMargin": amount(figures.initial_margin),
-        "positionInitialMargin": amount(figures.position_margin),
-        "openOrderInitialMargin": amount(figures.order_margin),
+        "positionInitialMargin": amount(figures.initial_margin),
+        "openOrderInitialMargin": amount(ZERO),
         "crossWalletBalance": amount(figures.wallet),
         "crossUnPnl": amount(figures.unrealized),
         "availableBalance": amount(figures.available),

@@ -12,7 +12,9 @@ endpoint                       spot ``/api/v3``    USD-M futures ``/fapi/v1``
 ``premiumIndex``               —                   1
 ``order``                      —                   POST 0 (orders count on their own
                                                    limit), GET and DELETE 1
-``openOrders``                 —                   1 with ``symbol``, 40 without
+``algoOrder``                  —                   POST 0, GET and DELETE 1
+``openOrders``,                —                   1 with ``symbol``, 40 without
+  ``openAlgoOrders``
 ``leverage``                   —                   1
 ``userTrades``                 —                   5
 ``positionRisk`` (v2, v3)      —                   5
@@ -60,6 +62,8 @@ FLAT_WEIGHTS: dict[MarketKind, dict[str, int]] = {
         "premiumIndex": 1,
         "order": 1,
         "openOrders": 1,
+        "algoOrder": 1,
+        "openAlgoOrders": 1,
         "leverage": 1,
         "userTrades": 5,
         "positionRisk": 5,
@@ -69,12 +73,13 @@ FLAT_WEIGHTS: dict[MarketKind, dict[str, int]] = {
 }
 METHOD_WEIGHTS: dict[MarketKind, dict[tuple[str, str], int]] = {
     MarketKind.SPOT: {},
-    MarketKind.FUTURES: {("POST", "order"): 0},
+    MarketKind.FUTURES: {("POST", "order"): 0, ("POST", "algoOrder"): 0},
 }
-"""Weights that depend on the HTTP method: a new order draws no IP weight on Binance."""
+"""Weights that depend on the HTTP method: a new order (or algo order) draws no IP weight on
+Binance."""
 ALL_SYMBOLS_WEIGHTS: dict[MarketKind, dict[str, int]] = {
     MarketKind.SPOT: {},
-    MarketKind.FUTURES: {"openOrders": 40},
+    MarketKind.FUTURES: {"openOrders": 40, "openAlgoOrders": 40},
 }
 """Weights of requests that leave out ``symbol`` and so cover every symbol."""
 

@@ -159,10 +159,9 @@ async def test_reduce_only_never_grows_a_position(paper: PaperClient) -> None:
         ({"reduceOnly": "maybe"}, -1130),
         ({"price": "60000"}, -1104),
         ({"symbol": "NOPEUSDT"}, -1121),
-        ({"type": "STOP_MARKET"}, -1102),
-        ({"type": "STOP_MARKET", "stopPrice": "1.05"}, -1111),
-        ({"type": "STOP_MARKET", "stopPrice": "1", "closePosition": "true"}, -4137),
-        ({"type": "STOP_MARKET", "stopPrice": "1", "workingType": "LAST"}, -4031),
+        ({"type": "STOP_MARKET", "stopPrice": "60000", "closePosition": "true"}, -4120),
+        ({"type": "TAKE_PROFIT_MARKET", "stopPrice": "90000"}, -4120),
+        ({"type": "TRAILING_STOP_MARKET"}, -4120),
     ],
 )
 async def test_refusals_with_binance_codes(
@@ -190,50 +189,16 @@ async def test_margin_decides_with_the_leverage(paper: PaperClient) -> None:
     )
 
 
-async def test_orders_are_found_listed_and_canceled(paper: PaperClient) -> None:
-    lookup = {"symbol": "BTCUSDT", "origClientOrderId": "stop-1"}
+async def test_orders_are_found_and_a_filled_one_cannot_be_canceled(paper: PaperClient) -> None:
+    lookup = {"symbol": "BTCUSDT", "origClientOrderId": "long"}
     assert await paper.refused("GET", ORDER, lookup) == (400, -2013)
     assert await paper.refused("DELETE", ORDER, lookup) == (400, -2011)
     assert await paper.refused("GET", ORDER, {"symbol": "BTCUSDT"}) == (400, -1102)
-    await paper.market_order("BUY", "0.002", "long")
-    stop = (paper.price() * D("0.9")).quantize(D("0.1"))
-    params = {
-        "symbol": "BTCUSDT",
-        "side": "SELL",
-        "type": "STOP_MARKET",
-        "stopPrice": str(stop),
-        "closePosition": "true",
-        "newClientOrderId": "stop-1",
-    }
-    placed = await paper.ok("POST", ORDER, params)
-    assert (placed["status"], placed["type"], D(placed["stopPrice"])) == (
-        "NEW",
-        "STOP_MARKET",
-        stop,
-    )
-    assert placed["closePosition"] is True
-    assert [o["clientOrderId"] for o in await paper.ok("GET", "/fapi/v1/openOrders")] == ["stop-1"]
+    placed = await paper.market_order("BUY", "0.002", "long")
     by_id = await paper.ok("GET", ORDER, {"symbol": "BTCUSDT", "orderId": placed["orderId"]})
-    assert by_id["clientOrderId"] == "stop-1"
-    canceled = await paper.ok("DELETE", ORDER, lookup)
-    assert canceled["status"] == "CANCELED"
+    assert by_id == await paper.ok("GET", ORDER, lookup) == placed
     assert await paper.refused("DELETE", ORDER, lookup) == (400, -2011)
     assert await paper.ok("GET", "/fapi/v1/openOrders", {"symbol": "BTCUSDT"}) == []
-
-
-async def test_a_stop_already_crossed_is_refused(paper: PaperClient) -> None:
-    above = (paper.price() * D("1.01")).quantize(D("0.1"))
-    params = {
-        "symbol": "BTCUSDT",
-        "side": "SELL",
-        "type": "STOP_MARKET",
-        "stopPrice": str(above),
-        "quantity": "0.002",
-        "reduceOnly": "true",
-    }
-    assert await paper.refused("POST", ORDER, params) == (400, -2021)
-    take_profit = {**params, "type": "TAKE_PROFIT_MARKET", "stopPrice": str(above * 2)}
-    assert (await paper.ok("POST", ORDER, take_profit))["status"] == "NEW"
 
 
 async def test_weights_follow_binance(paper: PaperClient) -> None:
@@ -253,6 +218,12 @@ async def test_weights_follow_binance(paper: PaperClient) -> None:
     assert await used("GET", "/fapi/v3/balance") == 57
     assert await used("GET", "/fapi/v1/userTrades", {"symbol": "BTCUSDT"}) == 62
     assert await used("DELETE", ORDER, lookup) == 63
+    algo = {"algoType": "CONDITIONAL", "symbol": "BTCUSDT", "side": "SELL"}
+    assert await used("POST", "/fapi/v1/algoOrder", algo) == 63  # refused (no type): weight 0
+    assert await used("GET", "/fapi/v1/algoOrder", {"algoId": "1"}) == 64
+    assert await used("DELETE", "/fapi/v1/algoOrder", {"algoId": "1"}) == 65
+    assert await used("GET", "/fapi/v1/openAlgoOrders", {"symbol": "BTCUSDT"}) == 66
+    assert await used("GET", "/fapi/v1/openAlgoOrders") == 106
 
 
 async def test_balance_and_premium_index(paper: PaperClient) -> None:

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from petrosa.exchange.simulator.accounts import PaperAccount, Position, money, moved, standing
-from petrosa.exchange.simulator.orders import Order, OrderType, Side, Status, WorkingType
+from petrosa.exchange.simulator.orders import Order, Side, Status
 
 D = Decimal
 FEE = D("0.0004")
@@ -19,13 +19,8 @@ def _order(side: Side, quantity: str, order_id: int = 1, symbol: str = "BTCUSDT"
         order_id=order_id,
         client_order_id=f"o-{order_id}",
         side=side,
-        type=OrderType.MARKET,
         orig_qty=D(quantity),
-        stop_price=D(0),
         reduce_only=False,
-        close_position=False,
-        working_type=WorkingType.CONTRACT_PRICE,
-        price_protect=False,
         time=1,
         update_time=1,
     )
@@ -105,9 +100,9 @@ def test_standing_values_positions_at_their_marks() -> None:
         "ETHUSDT": Position(D("-2"), D(3000)),
     }
     marks = {"BTCUSDT": D(61000), "ETHUSDT": D(3100)}
-    figures = standing(D(1000), positions, [], marks, {"BTCUSDT": 10, "ETHUSDT": 5})
+    figures = standing(D(1000), positions, marks, {"BTCUSDT": 10, "ETHUSDT": 5})
     assert figures.unrealized == D(10) - D(200)
-    assert figures.position_margin == D(61) + D(1240)
+    assert figures.initial_margin == D(61) + D(1240)
     assert figures.margin_balance == D(810)
     assert figures.available == D(810) - D(1301)
 

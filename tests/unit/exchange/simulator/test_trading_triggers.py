@@ -1,5 +1,6 @@
-"""Resting STOP_MARKET / TAKE_PROFIT_MARKET orders fire at the exact trade of the synthetic
-tape that first reaches their stop, evaluated lazily whenever the next request comes."""
+"""Algo STOP_MARKET / TAKE_PROFIT_MARKET orders fire at the exact trade of the synthetic tape
+that first reaches their trigger, evaluated lazily whenever the next request comes: each
+places a market order of its own, filled at that trade with the taker fee."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from tests.unit.exchange.simulator.test_trading_helpers import (
 
 D = Decimal
 ORDER = "/fapi/v1/order"
+ALGO = "/fapi/v1/algoOrder"
+FEE = D("0.0004")
 WINDOW_MS = 15 * 60_000
 ALL_TRADES = 1_000_000
 
@@ -50,20 +53,31 @@ def _conditional(
     kind: str, side: str, stop: Decimal, client_id: str, **extra: str
 ) -> dict[str, str]:
     return {
+        "algoType": "CONDITIONAL",
         "symbol": extra.pop("symbol", "BTCUSDT"),
         "side": side,
         "type": kind,
-        "stopPrice": str(stop),
-        "newClientOrderId": client_id,
+        "triggerPrice": str(stop),
+        "clientAlgoId": client_id,
         **extra,
     }
 
 
-async def _order(paper: PaperClient, client_id: str, symbol: str = "BTCUSDT") -> dict[str, Any]:
-    found: dict[str, Any] = await paper.ok(
-        "GET", ORDER, {"symbol": symbol, "origClientOrderId": client_id}
-    )
+async def _algo(paper: PaperClient, client_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = await paper.ok("GET", ALGO, {"clientAlgoId": client_id})
     return found
+
+
+async def _fired(paper: PaperClient, client_id: str) -> dict[str, Any]:
+    """The market order the algo order ``client_id`` placed when it fired."""
+    algo = await _algo(paper, client_id)
+    assert algo["algoStatus"] == "FINISHED"
+    order: dict[str, Any] = await paper.ok(
+        "GET", ORDER, {"symbol": algo["symbol"], "orderId": algo["actualOrderId"]}
+    )
+    assert D(algo["actualPrice"]) == D(order["avgPrice"])
+    assert algo["triggerTime"] == order["updateTime"]
+    return order
 
 
 async def test_a_stop_loss_fires_at_the_first_trade_through_its_stop(paper: PaperClient) -> None:
@@ -75,20 +89,25 @@ async def test_a_stop_loss_fires_at_the_first_trade_through_its_stop(paper: Pape
     stop = _midway(entry, low).quantize(D("0.1"))
     fired_at, fill_price = _first(trades, at_or_below=stop)
     params = _conditional("STOP_MARKET", "SELL", stop, "stop", closePosition="true")
-    await paper.ok("POST", ORDER, params)
+    await paper.ok("POST", ALGO, params)
 
     paper.clock.set(fired_at - 1)
-    assert (await _order(paper, "stop"))["status"] == "NEW"
+    waiting = await _algo(paper, "stop")
+    assert (waiting["algoStatus"], waiting["actualOrderId"]) == ("NEW", "")
     paper.clock.set(start + WINDOW_MS)
-    fired = await _order(paper, "stop")
-    assert (fired["status"], D(fired["avgPrice"]), fired["updateTime"]) == (
+    fired = await _fired(paper, "stop")
+    assert (fired["status"], fired["type"], D(fired["avgPrice"]), fired["updateTime"]) == (
         "FILLED",
+        "MARKET",
         fill_price,
         fired_at,
     )
-    assert D(fired["executedQty"]) == D("0.002")
-    trade = (await paper.ok("GET", "/fapi/v1/userTrades", {"symbol": "BTCUSDT"}))[-1]
+    assert (D(fired["executedQty"]), fired["reduceOnly"]) == (D("0.002"), True)
+    [trade] = await paper.ok(
+        "GET", "/fapi/v1/userTrades", {"symbol": "BTCUSDT", "orderId": fired["orderId"]}
+    )
     assert D(trade["realizedPnl"]) == (fill_price - entry) * D("0.002")
+    assert D(trade["commission"]) == fill_price * D("0.002") * FEE
     assert await paper.ok("GET", "/fapi/v3/positionRisk") == []
 
 
@@ -103,9 +122,9 @@ async def test_a_take_profit_closes_a_short_when_the_price_falls_to_it(
     params = _conditional(
         "TAKE_PROFIT_MARKET", "BUY", target, "tp", symbol="ETHUSDT", quantity="1", reduceOnly="true"
     )
-    await paper.ok("POST", ORDER, params)
+    await paper.ok("POST", ALGO, params)
     paper.clock.set(start + WINDOW_MS)
-    fired = await _order(paper, "tp", "ETHUSDT")
+    fired = await _fired(paper, "tp")
     assert (fired["status"], D(fired["avgPrice"]), fired["updateTime"]) == (
         "FILLED",
         fill_price,
@@ -119,13 +138,13 @@ async def test_nothing_fires_while_the_clock_stands(paper: PaperClient) -> None:
     entry = D((await paper.market_order("BUY", "0.002", "long"))["avgPrice"])
     stop = (entry - D("0.1")).quantize(D("0.1"))
     await paper.ok(
-        "POST", ORDER, _conditional("STOP_MARKET", "SELL", stop, "s", closePosition="true")
+        "POST", ALGO, _conditional("STOP_MARKET", "SELL", stop, "s", closePosition="true")
     )
     for _ in range(3):
-        assert (await _order(paper, "s"))["status"] == "NEW"
+        assert (await _algo(paper, "s"))["algoStatus"] == "NEW"
 
 
-async def test_the_first_crossed_of_a_bracket_fires_and_the_other_expires_later(
+async def test_the_first_crossed_of_a_bracket_fires_and_the_other_is_rejected_later(
     paper: PaperClient,
 ) -> None:
     start = paper.clock.now_ms()
@@ -136,18 +155,22 @@ async def test_the_first_crossed_of_a_bracket_fires_and_the_other_expires_later(
     stop_time, _ = _first(trades, at_or_below=stop)
     target_time = next(t for t, p in trades if p >= target)
     await paper.ok(
-        "POST", ORDER, _conditional("STOP_MARKET", "SELL", stop, "sl", closePosition="true")
+        "POST", ALGO, _conditional("STOP_MARKET", "SELL", stop, "sl", closePosition="true")
     )
     await paper.ok(
         "POST",
-        ORDER,
+        ALGO,
         _conditional("TAKE_PROFIT_MARKET", "SELL", target, "tp", closePosition="true"),
     )
     paper.clock.set(start + 4 * WINDOW_MS)
     first, second = ("sl", "tp") if stop_time < target_time else ("tp", "sl")
-    assert (await _order(paper, first))["status"] == "FILLED"
-    assert (await _order(paper, second))["status"] == "EXPIRED"
-    assert await paper.ok("GET", "/fapi/v1/openOrders") == []
+    assert (await _fired(paper, first))["status"] == "FILLED"
+    rejected = await _algo(paper, second)  # nothing left to close when it fired
+    assert (rejected["algoStatus"], rejected["actualOrderId"]) == ("REJECTED", "")
+    assert rejected["triggerTime"] == max(stop_time, target_time)
+    assert await paper.ok("GET", "/fapi/v1/openAlgoOrders") == []
+    orders = (await paper.http.get("/sim/orders")).json()["orders"]
+    assert [o["type"] for o in orders] == ["MARKET", "MARKET"]  # the entry, the one that fired
 
 
 async def test_an_opening_stop_buys_when_the_price_rises_to_it(paper: PaperClient) -> None:
@@ -160,7 +183,7 @@ async def test_an_opening_stop_buys_when_the_price_rises_to_it(paper: PaperClien
     trigger = _midway(price, max(p for _, p in trades)).quantize(D("0.1"))
     fired_at, fill_price = next((t, p) for t, p in trades if p >= trigger)
     await paper.ok(
-        "POST", ORDER, _conditional("STOP_MARKET", "BUY", trigger, "breakout", quantity="0.002")
+        "POST", ALGO, _conditional("STOP_MARKET", "BUY", trigger, "breakout", quantity="0.002")
     )
     paper.clock.set(start + WINDOW_MS)
     [position] = await paper.ok("GET", "/fapi/v3/positionRisk")

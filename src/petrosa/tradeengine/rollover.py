@@ -34,7 +34,7 @@ from decimal import Decimal
 from typing import Any
 
 from petrosa.client import DataManagerClient
-from petrosa.exchange.trading import TradingExchange
+from petrosa.exchange.trading import AccountSnapshot, ExchangePosition, TradingExchange
 
 log = logging.getLogger(__name__)
 DAYS = "tradeengine_days"
@@ -62,6 +62,12 @@ class ExchangeState:
     asset: str
     equity: Decimal
     unrealized_pnl: Decimal
+    """Summed over the open positions."""
+
+    @classmethod
+    def of(cls, account: AccountSnapshot, positions: list[ExchangePosition]) -> ExchangeState:
+        unrealized = sum((p.unrealized_pnl for p in positions), Decimal(0))
+        return cls(account.asset, account.equity, unrealized)
 
 
 def utc_day(moment: dt.datetime) -> dt.date:
@@ -196,9 +202,7 @@ class DailyRollover:
 
     async def _exchange_state(self) -> ExchangeState:
         account = await self.exchange.account()
-        positions = await self.exchange.positions()
-        unrealized = sum((p.unrealized_pnl for p in positions), Decimal(0))
-        return ExchangeState(account.asset, account.equity, unrealized)
+        return ExchangeState.of(account, await self.exchange.positions())
 
 
 def _money(value: Decimal) -> str:

@@ -8,6 +8,7 @@ from decimal import Decimal as D  # noqa: N817 (short for readable money literal
 
 import pytest
 
+from petrosa.exchange.trading import AccountSnapshot, ExchangePosition
 from petrosa.tradeengine.rollover import (
     CLOSE_GRACE_S,
     ExchangeState,
@@ -87,3 +88,16 @@ def test_a_close_in_time_and_a_late_one() -> None:
         CLOSE_GRACE_S + 1,
         "0",
     )
+
+
+def position(symbol: str, quantity: str, unrealized: str) -> ExchangePosition:
+    return ExchangePosition(symbol, D(quantity), D(1), D(1), D(unrealized), 10, None)
+
+
+def test_the_state_sums_unrealized_pnl_over_the_positions_exactly() -> None:
+    account = AccountSnapshot(
+        "USDT", D("10000"), D("0.3"), D("10000.3"), D("9000"), D("100"), D("5"), None
+    )
+    held = [position("BTCUSDT", "0.01", "0.10000001"), position("ETHUSDT", "-2", "0.19999999")]
+    assert ExchangeState.of(account, held) == ExchangeState("USDT", D("10000.3"), D("0.3"))
+    assert ExchangeState.of(account, []).unrealized_pnl == 0

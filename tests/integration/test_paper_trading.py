@@ -4,7 +4,9 @@ port (running clock), driven over HTTP by ``BinanceFuturesTrading``. Needs no ot
 Round trips long and short to the cent (fees and P&L recomputed from the fill prices the
 simulator reports), one order per client order id even across a lost answer, a protective
 stop firing at the exact trade of the synthetic tape that reaches it, typed refusals of bad
-credentials.
+credentials. Protective orders are algo orders (``/fapi/v1/algoOrder``), as on Binance: found,
+listed, canceled, never doubled, and once fired reported as their own market order; on a
+second simulator whose clock stands still until the test moves it.
 """
 
 from __future__ import annotations
@@ -14,21 +16,31 @@ import datetime as dt
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
 
 from petrosa.exchange.binance import (
+    AlgoOrderRequiredError,
     BinanceFuturesTrading,
     InvalidApiKeyError,
     InvalidSignatureError,
     WouldImmediatelyTriggerError,
 )
+from petrosa.exchange.binance._signing import Param
+from petrosa.exchange.binance._trading_endpoints import NEW_ORDER
 from petrosa.exchange.simulator import ManualClock, SimulatorSettings, tape
 from petrosa.exchange.simulator.instruments import MarketKind
 from petrosa.exchange.simulator.market import SyntheticMarket
 from petrosa.exchange.simulator.venue import Venue
-from petrosa.exchange.trading import OrderFill, OrderSide, OrderStatus, ProtectiveKind
+from petrosa.exchange.trading import (
+    OrderFill,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    ProtectiveKind,
+)
 from tests.support.server import RunningServer, start_exchange_simulator
 
 pytestmark = pytest.mark.integration
@@ -42,6 +54,8 @@ PLACEMENT_MARGIN_MS = 2_000
 STOP_WINDOW_MS = 20_000
 POLL_S = 0.25
 ALL_TRADES = 100_000
+FROZEN_WINDOW_MS = 6 * 3_600_000
+"""How far the frozen clock is moved for a stop to fire."""
 BUY, SELL = OrderSide.BUY, OrderSide.SELL
 
 
@@ -54,11 +68,29 @@ def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServe
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def frozen_simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    server = start_exchange_simulator(
+        tmp_path_factory.mktemp("paper-frozen"), "--clock-start", CLOCK_START, "--freeze-clock"
+    )
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 async def exchange(simulator: RunningServer) -> AsyncIterator[BinanceFuturesTrading]:
     async with httpx.AsyncClient(base_url=simulator.base_url) as http:
         assert (await http.post("/sim/reset")).status_code == 200
     async with BinanceFuturesTrading(KEY, SECRET, base_url=simulator.base_url) as trading:
+        yield trading
+
+
+@pytest.fixture
+async def frozen(frozen_simulator: RunningServer) -> AsyncIterator[BinanceFuturesTrading]:
+    """The adapter on the frozen simulator, reset (its clock stays where the test left it)."""
+    async with httpx.AsyncClient(base_url=frozen_simulator.base_url) as http:
+        assert (await http.post("/sim/reset")).status_code == 200
+    async with BinanceFuturesTrading(KEY, SECRET, base_url=frozen_simulator.base_url) as trading:
         yield trading
 
 
@@ -226,6 +258,97 @@ async def test_a_protective_stop_fires_at_the_trade_that_reaches_it(
     assert fired.realized_pnl == (fill_price - opened.avg_price) * Decimal("0.003")
     assert fired.commission == _fee(fired)
     assert await exchange.positions() == []
+
+
+async def _sim(server: RunningServer, method: str, path: str, **params: int) -> Any:
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        answer = await http.request(method, path, params=params)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+
+async def test_a_protective_order_is_an_algo_order_found_listed_and_canceled(
+    frozen_simulator: RunningServer, frozen: BinanceFuturesTrading
+) -> None:
+    await frozen.place_market_order("BTCUSDT", BUY, Decimal("0.003"), client_order_id="algo-long")
+    stop = await frozen.mark_price("BTCUSDT") * Decimal("0.9")
+    placed = await frozen.place_protective_order(
+        "BTCUSDT", SELL, ProtectiveKind.STOP_LOSS, stop, client_order_id="algo-sl"
+    )
+    again = await frozen.place_protective_order(
+        "BTCUSDT", SELL, ProtectiveKind.STOP_LOSS, stop, client_order_id="algo-sl"
+    )
+    assert (placed.duplicate, again.duplicate, again.order_id) == (False, True, placed.order_id)
+    [algo] = (await _sim(frozen_simulator, "GET", "/sim/orders"))["algoOrders"]
+    assert (algo["algoId"], algo["clientAlgoId"], algo["algoStatus"]) == (
+        placed.order_id,
+        "algo-sl",
+        "NEW",
+    )
+    assert (algo["orderType"], algo["closePosition"]) == ("STOP_MARKET", True)
+    assert await frozen.get_order("BTCUSDT", "algo-sl") == placed
+    assert [o.client_order_id for o in await frozen.open_orders("BTCUSDT")] == ["algo-sl"]
+    canceled = await frozen.cancel_order("BTCUSDT", "algo-sl")
+    assert canceled.status is OrderStatus.CANCELED
+    assert await frozen.open_orders() == []
+    orders = (await _sim(frozen_simulator, "GET", "/sim/orders"))["orders"]
+    assert [o["clientOrderId"] for o in orders] == ["algo-long"]  # no order of its own
+
+
+async def test_a_fired_stop_is_one_market_order_with_its_fee(
+    frozen_simulator: RunningServer, frozen: BinanceFuturesTrading
+) -> None:
+    market = _futures_market("BTCUSDT")
+    opened = await frozen.place_market_order(
+        "BTCUSDT", BUY, Decimal("0.003"), client_order_id="frozen-long"
+    )
+    now = (await _sim(frozen_simulator, "GET", "/fapi/v1/time"))["serverTime"]
+    ahead = _tape(market, now, now + FROZEN_WINDOW_MS)
+    low = min(p for _, p in ahead)
+    assert low < opened.avg_price, "the synthetic price never dips in 6 h"
+    stop = ((opened.avg_price + low) / 2).quantize(Decimal("0.1"))
+    fired_at, fill_price = next((t, p) for t, p in ahead if p <= stop)
+    placed = await frozen.place_protective_order(
+        "BTCUSDT", SELL, ProtectiveKind.STOP_LOSS, stop, client_order_id="frozen-sl"
+    )
+    assert (await frozen.get_order("BTCUSDT", "frozen-sl")) == placed  # the clock stands
+
+    await _sim(frozen_simulator, "POST", "/sim/clock/advance", ms=FROZEN_WINDOW_MS)
+    fired = await frozen.get_order("BTCUSDT", "frozen-sl")
+    assert fired is not None
+    assert (fired.status, fired.type, fired.client_order_id) == (
+        OrderStatus.FILLED,
+        OrderType.STOP_MARKET,
+        "frozen-sl",
+    )
+    assert (fired.avg_price, fired.executed_qty, _ms(fired.update_time)) == (
+        fill_price,
+        Decimal("0.003"),
+        fired_at,
+    )
+    assert fired.commission == _fee(fired)
+    assert fired.realized_pnl == (fill_price - opened.avg_price) * Decimal("0.003")
+    seen = await _sim(frozen_simulator, "GET", "/sim/orders")
+    [algo] = seen["algoOrders"]
+    assert (algo["algoStatus"], algo["actualOrderId"]) == ("FINISHED", str(fired.order_id))
+    markets = [o for o in seen["orders"] if o["type"] == "MARKET"]
+    assert [o["orderId"] for o in markets] == [opened.order_id, fired.order_id]
+    assert len(await frozen.fills("BTCUSDT", fired.order_id)) == 1
+    assert await frozen.positions() == []
+
+
+async def test_the_order_endpoint_refuses_a_stop_with_4120(frozen: BinanceFuturesTrading) -> None:
+    stop = (await frozen.mark_price("BTCUSDT") * Decimal("0.9")).quantize(Decimal("0.1"))
+    params: list[tuple[str, Param]] = [
+        ("symbol", "BTCUSDT"),
+        ("side", "SELL"),
+        ("type", "STOP_MARKET"),
+        ("stopPrice", stop),
+        ("closePosition", True),
+    ]
+    with pytest.raises(AlgoOrderRequiredError) as refused:
+        await frozen._send(NEW_ORDER, params)
+    assert (refused.value.status, refused.value.code) == (400, -4120)
 
 
 @pytest.mark.parametrize(

@@ -195,7 +195,12 @@ class SymbolFilters:
 
 @dataclass(frozen=True)
 class OrderFill:
-    """An order as the exchange reports it, with its fees once it has filled."""
+    """An order as the exchange reports it, with its fees once it has filled.
+
+    A protective order that waits has the exchange's id for it as ``order_id`` (on Binance
+    its ``algoId``); once it fired, it is reported as the market order it became: that
+    order's ``order_id``, status and fill (so ``fills(symbol, order_id)`` finds its trades),
+    under the protective order's client id."""
 
     order_id: int
     client_order_id: str

@@ -12,17 +12,34 @@ Placing an order, step by step::
       │   id (a few times, spaced); found ─► it; not found ─► send it again, same client id
       └── answered ─► the order; once filled, its fees and realized P&L from ``userTrades``
 
+Market orders go to ``/fapi/v1/order``. Stop-loss and take-profit orders are conditional:
+Binance takes them only as algo orders (``/fapi/v1/algoOrder``, ``clientAlgoId`` = the client
+order id; ``/fapi/v1/order`` refuses them with -4120), placed the same way. So the port's
+order methods cover both kinds::
+
+    get_order     GET /fapi/v1/order by client id; unknown (-2013) ─► GET /fapi/v1/algoOrder:
+                  waiting ─► it (order_id = its algoId); fired ─► GET its actual order: that
+                  order's id, status and fill under the algo order's client id
+    cancel_order  DELETE /fapi/v1/algoOrder (the only orders that rest); unknown (-2011) ─►
+                  DELETE /fapi/v1/order
+    open_orders   /fapi/v1/openOrders and /fapi/v1/openAlgoOrders, together
+
+A market order's own placement never looks at algo orders: no extra request where latency
+counts.
+
 Reads are retried like the market-data client's; a -1021 re-measures the server clock and
 sends once more. Weights come out of the budget shared with every client of the same URL.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 import httpx
 
@@ -38,22 +55,29 @@ from petrosa.exchange.binance._signing import Param
 from petrosa.exchange.binance._trading_core import DEFAULT_RECV_WINDOW_MS, SignedCore
 from petrosa.exchange.binance._trading_endpoints import (
     ACCOUNT,
+    CANCEL_ALGO_ORDER,
     CANCEL_ORDER,
     EXCHANGE_INFO,
     LEVERAGE,
+    NEW_ALGO_ORDER,
     NEW_ORDER,
+    OPEN_ALGO_ORDERS,
     OPEN_ORDERS,
     POSITION_RISK,
     PREMIUM_INDEX,
+    QUERY_ALGO_ORDER,
     QUERY_ORDER,
     USER_TRADES,
+    TradingEndpoint,
 )
 from petrosa.exchange.binance._trading_errors import (
     DuplicateClientOrderIdError,
     UnknownOrderError,
 )
 from petrosa.exchange.binance._trading_parse import (
+    AlgoOrder,
     account_snapshot,
+    algo_order,
     fill,
     objects,
     order_fill,
@@ -79,9 +103,13 @@ from petrosa.resilience import RandomUnit, Sleep
 
 log = logging.getLogger("petrosa.exchange.binance")
 
+Lookup = Callable[[], Awaitable[OrderFill | None]]
+"""Finds an order by the client id it was placed with (None: the exchange has none)."""
+
 TESTNET_URL = "https://testnet.binancefuture.com"
 PRODUCTION_URL = "https://fapi.binance.com"
 ONE_WAY_POSITION_SIDE = "BOTH"
+CONDITIONAL_ALGO_TYPE = "CONDITIONAL"
 RESULT_RESPONSE = "RESULT"
 DEFAULT_MARGIN_ASSET = "USDT"
 DEFAULT_WORKING_TYPE = "CONTRACT_PRICE"
@@ -228,7 +256,13 @@ class BinanceFuturesTrading(SignedCore):
             ("newClientOrderId", client_order_id),
             ("newOrderRespType", RESULT_RESPONSE),
         ]
-        order = await self._place(symbol, client_order_id, params, look_up_first=not first_attempt)
+        order = await self._place(
+            NEW_ORDER,
+            params,
+            lambda: self._regular_order(symbol, client_order_id),
+            lambda body: parsed(order_fill, body, "order"),
+            look_up_first=not first_attempt,
+        )
         if not order.duplicate:
             order = await self._settled(order)
         return await self._with_fees(order)
@@ -244,68 +278,72 @@ class BinanceFuturesTrading(SignedCore):
         close_position: bool = True,
         quantity: Decimal | None = None,
     ) -> OrderFill:
-        """A resting ``STOP_MARKET`` or ``TAKE_PROFIT_MARKET`` at ``stop_price`` (to the
-        nearest tick): closes the whole position, or reduces it by ``quantity``."""
+        """A ``STOP_MARKET`` or ``TAKE_PROFIT_MARKET`` algo order triggered at ``stop_price``
+        (to the nearest tick): closes the whole position, or reduces it by ``quantity``."""
         _check_client_order_id(client_order_id)
         if close_position == (quantity is not None):
             raise ValueError("give a quantity exactly when close_position is False")
         filters = await self.symbol_filters(symbol)
         size = None if quantity is None else filters.order_quantity(quantity, reduce_only=True)
         params: list[tuple[str, Param]] = [
+            ("algoType", CONDITIONAL_ALGO_TYPE),
             ("symbol", symbol),
             ("side", OrderSide(side).value),
             ("positionSide", ONE_WAY_POSITION_SIDE),
             ("type", ProtectiveKind(kind).order_type.value),
-            ("stopPrice", filters.round_price(stop_price)),
+            ("triggerPrice", filters.round_price(stop_price)),
             ("closePosition", True if close_position else None),
             ("quantity", size),
             ("reduceOnly", None if close_position else True),
             ("workingType", self._working_type),
-            ("newClientOrderId", client_order_id),
-            ("newOrderRespType", RESULT_RESPONSE),
+            ("clientAlgoId", client_order_id),
         ]
-        return await self._place(symbol, client_order_id, params)
+        return await self._place(
+            NEW_ALGO_ORDER,
+            params,
+            lambda: self._algo_order(symbol, client_order_id),
+            lambda body: parsed(algo_order, body, "algo order").order,
+        )
 
     async def get_order(
         self, symbol: str, client_order_id: str, *, with_fees: bool = True
     ) -> OrderFill | None:
-        """The order with this client id (with fees once filled), or None."""
-        try:
-            body = await self._send(
-                QUERY_ORDER, [("symbol", symbol), ("origClientOrderId", client_order_id)]
-            )
-        except UnknownOrderError:
-            return None
-        order = parsed(order_fill, body, "order")
-        return await self._with_fees(order) if with_fees else order
+        """The order (or algo order) with this client id, with fees once filled, or None."""
+        order = await self._regular_order(symbol, client_order_id)
+        if order is None:
+            order = await self._algo_order(symbol, client_order_id)
+        if order is None or not with_fees:
+            return order
+        return await self._with_fees(order)
 
     async def cancel_order(self, symbol: str, client_order_id: str) -> OrderFill:
-        """Cancel an open order; ``UnknownOrderError`` when it is not open. A cancel whose
-        answer was lost is checked by looking the order up, then sent again if needed."""
-        params: list[tuple[str, Param]] = [
-            ("symbol", symbol),
-            ("origClientOrderId", client_order_id),
-        ]
-        for attempt in range(1, self._placement_attempts + 1):
-            try:
-                return parsed(order_fill, await self._send(CANCEL_ORDER, params), "order")
-            except (BinanceTransportError, BinanceServerError):
-                found = await self.get_order(symbol, client_order_id, with_fees=False)
-                if found is None or attempt == self._placement_attempts:
-                    raise
-                if found.status is OrderStatus.CANCELED:
-                    return found
-                if not found.status.is_open:
-                    raise UnknownOrderError(
-                        f"{client_order_id} is {found.status.value}, no longer open",
-                        status=_BAD_REQUEST,
-                    ) from None
-        raise AssertionError("the last attempt returns or raises")
+        """Cancel a waiting algo order or an open order; ``UnknownOrderError`` when neither
+        is. A cancel whose answer was lost is checked by looking the order up, then sent
+        again if needed."""
+        params: list[tuple[str, Param]] = [("clientAlgoId", client_order_id)]
+        try:
+            return await self._cancel(
+                CANCEL_ALGO_ORDER, params, lambda: self._algo_order(symbol, client_order_id)
+            )
+        except UnknownOrderError:
+            pass  # not a waiting algo order: a regular one, if any
+        params = [("symbol", symbol), ("origClientOrderId", client_order_id)]
+        return await self._cancel(
+            CANCEL_ORDER, params, lambda: self._regular_order(symbol, client_order_id)
+        )
 
     async def open_orders(self, symbol: str | None = None) -> list[OrderFill]:
-        """Resting orders of ``symbol``, or of every symbol (weight 40)."""
-        body = await self._send(OPEN_ORDERS, [("symbol", symbol)])
-        return [parsed(order_fill, item, "order") for item in objects(body, "openOrders")]
+        """Open orders and waiting algo orders of ``symbol``, or of every symbol (weight 40
+        each)."""
+        params: list[tuple[str, Param]] = [("symbol", symbol)]
+        regular, algo = await asyncio.gather(
+            self._send(OPEN_ORDERS, params), self._send(OPEN_ALGO_ORDERS, params)
+        )
+        orders = [parsed(order_fill, item, "order") for item in objects(regular, "openOrders")]
+        waiting = [
+            parsed(algo_order, item, "algo order") for item in objects(algo, "openAlgoOrders")
+        ]
+        return orders + [a.order for a in waiting]
 
     async def fills(self, symbol: str, order_id: int) -> list[Fill]:
         """The trades of one order, with commission and realized P&L."""
@@ -329,30 +367,33 @@ class BinanceFuturesTrading(SignedCore):
 
     async def _place(
         self,
-        symbol: str,
-        client_order_id: str,
+        endpoint: TradingEndpoint,
         params: Sequence[tuple[str, Param]],
+        find: Lookup,
+        answer: Callable[[Any], OrderFill],
         *,
         look_up_first: bool = True,
     ) -> OrderFill:
-        """Place once: an existing order with the client id is returned, marked duplicate;
-        a placement without an answer is looked up before it is ever sent again."""
+        """Place once: an existing order with the client id (``find``) is returned, marked
+        duplicate; a placement without an answer is looked up before it is ever sent
+        again."""
         if look_up_first:
-            existing = await self.get_order(symbol, client_order_id, with_fees=False)
+            existing = await find()
             if existing is not None:
                 return replace(existing, duplicate=True)
         for attempt in range(1, self._placement_attempts + 1):
             try:
-                body = await self._send(NEW_ORDER, params)
-                return parsed(order_fill, body, "order")
+                return answer(await self._send(endpoint, params))
             except DuplicateClientOrderIdError:
-                found = await self.get_order(symbol, client_order_id, with_fees=False)
+                found = await find()
                 if found is None:
                     raise
                 return replace(found, duplicate=True)
             except (BinanceTransportError, BinanceServerError) as error:
-                log.warning("placing %s got no answer: %s", client_order_id, error.message)
-                found = await self._look_up(symbol, client_order_id)
+                log.warning(
+                    "%s %s got no answer: %s", endpoint.method, endpoint.path, error.message
+                )
+                found = await self._look_up(find)
                 if found is not None:
                     return found
                 if attempt == self._placement_attempts:
@@ -360,15 +401,70 @@ class BinanceFuturesTrading(SignedCore):
                 await self._pause(self._backoff_s(attempt))
         raise AssertionError("the last attempt returns or raises")
 
-    async def _look_up(self, symbol: str, client_order_id: str) -> OrderFill | None:
+    async def _cancel(
+        self, endpoint: TradingEndpoint, params: Sequence[tuple[str, Param]], find: Lookup
+    ) -> OrderFill:
+        """Cancel once: a cancel without an answer is checked with ``find`` (canceled:
+        done; no longer open: ``UnknownOrderError``; still open: send it again). The
+        canceled order is ``find``'s once the cancel is answered."""
+        for attempt in range(1, self._placement_attempts + 1):
+            try:
+                await self._send(endpoint, params)
+                break
+            except (BinanceTransportError, BinanceServerError):
+                found = await find()
+                if found is None or attempt == self._placement_attempts:
+                    raise
+                if found.status is OrderStatus.CANCELED:
+                    return found
+                if not found.status.is_open:
+                    raise UnknownOrderError(
+                        f"{found.client_order_id} is {found.status.value}, no longer open",
+                        status=_BAD_REQUEST,
+                    ) from None
+        canceled = await find()
+        if canceled is None:
+            raise UnknownOrderError(
+                f"{endpoint.path}: canceled, then not found", status=_BAD_REQUEST
+            )
+        return canceled
+
+    async def _look_up(self, find: Lookup) -> OrderFill | None:
         """The order after a placement without an answer, if it arrived."""
         for delay in self._lookup_delays_s:
             if delay > 0:
                 await self._pause(delay)
-            found = await self.get_order(symbol, client_order_id, with_fees=False)
+            found = await find()
             if found is not None:
                 return found
         return None
+
+    async def _regular_order(self, symbol: str, client_order_id: str) -> OrderFill | None:
+        """The order of ``/fapi/v1/order`` with this client id, or None."""
+        try:
+            body = await self._send(
+                QUERY_ORDER, [("symbol", symbol), ("origClientOrderId", client_order_id)]
+            )
+        except UnknownOrderError:
+            return None
+        return parsed(order_fill, body, "order")
+
+    async def _algo_order(self, symbol: str, client_algo_id: str) -> OrderFill | None:
+        """The algo order of ``symbol`` with this client id, or None; once it fired, as the
+        market order it placed (looked up by that order's id)."""
+        try:
+            body = await self._send(QUERY_ALGO_ORDER, [("clientAlgoId", client_algo_id)])
+        except UnknownOrderError:
+            return None
+        found: AlgoOrder = parsed(algo_order, body, "algo order")
+        if found.order.symbol != symbol:
+            return None
+        if found.actual_order_id is None:
+            return found.order
+        actual = await self._send(
+            QUERY_ORDER, [("symbol", symbol), ("orderId", found.actual_order_id)]
+        )
+        return found.placed_as(parsed(order_fill, actual, "order"))
 
     async def _settled(self, order: OrderFill) -> OrderFill:
         """A market order answered while still NEW, looked up until it is not."""
@@ -376,7 +472,7 @@ class BinanceFuturesTrading(SignedCore):
             if not order.status.is_open:
                 return order
             await self._pause(SETTLE_POLL_S)
-            found = await self.get_order(order.symbol, order.client_order_id, with_fees=False)
+            found = await self._regular_order(order.symbol, order.client_order_id)
             order = found if found is not None else order
         return order
 

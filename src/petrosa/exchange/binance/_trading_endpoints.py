@@ -8,6 +8,11 @@ endpoint                         weight  notes
 ``GET /fapi/v1/order``           1       by ``origClientOrderId``
 ``DELETE /fapi/v1/order``        1       never resent blindly
 ``GET /fapi/v1/openOrders``      1       40 without ``symbol``
+``POST /fapi/v1/algoOrder``      0       conditional orders (stop-loss, take-profit); never
+                                         resent blindly
+``GET /fapi/v1/algoOrder``       1       by ``clientAlgoId``
+``DELETE /fapi/v1/algoOrder``    1       never resent blindly
+``GET /fapi/v1/openAlgoOrders``  1       40 without ``symbol``
 ``GET /fapi/v1/userTrades``      5       fills with ``commission`` and ``realizedPnl``
 ``POST /fapi/v1/leverage``       1
 ``GET /fapi/v3/positionRisk``    5
@@ -51,6 +56,10 @@ NEW_ORDER = TradingEndpoint("POST", "/fapi/v1/order", 0, idempotent=False)
 QUERY_ORDER = TradingEndpoint("GET", "/fapi/v1/order", 1)
 CANCEL_ORDER = TradingEndpoint("DELETE", "/fapi/v1/order", 1, idempotent=False)
 OPEN_ORDERS = TradingEndpoint("GET", "/fapi/v1/openOrders", 1, all_symbols_weight=40)
+NEW_ALGO_ORDER = TradingEndpoint("POST", "/fapi/v1/algoOrder", 0, idempotent=False)
+QUERY_ALGO_ORDER = TradingEndpoint("GET", "/fapi/v1/algoOrder", 1)
+CANCEL_ALGO_ORDER = TradingEndpoint("DELETE", "/fapi/v1/algoOrder", 1, idempotent=False)
+OPEN_ALGO_ORDERS = TradingEndpoint("GET", "/fapi/v1/openAlgoOrders", 1, all_symbols_weight=40)
 USER_TRADES = TradingEndpoint("GET", "/fapi/v1/userTrades", 5)
 LEVERAGE = TradingEndpoint("POST", "/fapi/v1/leverage", 1)
 POSITION_RISK = TradingEndpoint("GET", "/fapi/v3/positionRisk", 5)

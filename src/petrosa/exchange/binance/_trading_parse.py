@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from petrosa.exchange.binance._errors import BinanceDecodingError
@@ -86,6 +88,81 @@ def order_fill(body: Any) -> OrderFill:
         reduce_only=bool(order.get("reduceOnly", False)),
         close_position=bool(order.get("closePosition", False)),
         update_time=_time(order["updateTime"]),
+    )
+
+
+class AlgoStatus(StrEnum):
+    """``algoStatus`` of an algo order."""
+
+    NEW = "NEW"
+    TRIGGERING = "TRIGGERING"
+    TRIGGERED = "TRIGGERED"
+    FINISHED = "FINISHED"
+    CANCELED = "CANCELED"
+    EXPIRED = "EXPIRED"
+    REJECTED = "REJECTED"
+
+
+_UNFIRED_STATUS = {
+    AlgoStatus.NEW: OrderStatus.NEW,
+    AlgoStatus.TRIGGERING: OrderStatus.NEW,
+    AlgoStatus.TRIGGERED: OrderStatus.NEW,
+    AlgoStatus.FINISHED: OrderStatus.EXPIRED,
+    AlgoStatus.CANCELED: OrderStatus.CANCELED,
+    AlgoStatus.EXPIRED: OrderStatus.EXPIRED,
+    AlgoStatus.REJECTED: OrderStatus.REJECTED,
+}
+"""What an algo order without a market order of its own is, as an order."""
+
+
+@dataclass(frozen=True)
+class AlgoOrder:
+    """A conditional order of Binance's Algo Service, with the market order it placed once
+    it fired (``actual_order_id``)."""
+
+    order: OrderFill
+    """It as an order of the port: ``order_id`` is its ``algoId``, ``client_order_id`` its
+    ``clientAlgoId``; ``status`` is NEW while it waits (or is firing)."""
+    status: AlgoStatus
+    actual_order_id: int | None
+
+    def placed_as(self, actual: OrderFill) -> OrderFill:
+        """It as the market order it placed: that order's id, status and fill, under the
+        algo order's client id, type, trigger and flags."""
+        return replace(
+            actual,
+            client_order_id=self.order.client_order_id,
+            type=self.order.type,
+            stop_price=self.order.stop_price,
+            reduce_only=actual.reduce_only or self.order.reduce_only,
+            close_position=self.order.close_position,
+        )
+
+
+def algo_order(body: Any) -> AlgoOrder:
+    """An algo order (``GET``/``POST /fapi/v1/algoOrder``, ``openAlgoOrders``)."""
+    order = _object(body, "algo order")
+    status = AlgoStatus(order["algoStatus"])
+    actual = str(order.get("actualOrderId") or "")
+    return AlgoOrder(
+        order=OrderFill(
+            order_id=int(order["algoId"]),
+            client_order_id=str(order["clientAlgoId"]),
+            symbol=str(order["symbol"]),
+            side=OrderSide(order["side"]),
+            type=OrderType(order["orderType"]),
+            status=_UNFIRED_STATUS[status],
+            orig_qty=_decimal(order, "quantity"),
+            executed_qty=Decimal(0),
+            avg_price=Decimal(0),
+            cum_quote=Decimal(0),
+            stop_price=_decimal(order, "triggerPrice"),
+            reduce_only=bool(order.get("reduceOnly", False)),
+            close_position=bool(order.get("closePosition", False)),
+            update_time=_time(order["updateTime"]),
+        ),
+        status=status,
+        actual_order_id=int(actual) if actual else None,
     )
 
 

@@ -13,6 +13,7 @@ import pytest
 from petrosa.contracts import PositionSide
 from petrosa.exchange import trading
 from petrosa.exchange.binance import (
+    AlgoOrderRequiredError,
     InsufficientMarginError,
     InvalidApiKeyError,
     InvalidSignatureError,
@@ -21,6 +22,8 @@ from petrosa.exchange.binance import (
     UnknownOrderError,
     WouldImmediatelyTriggerError,
 )
+from petrosa.exchange.binance._signing import Param
+from petrosa.exchange.binance._trading_endpoints import NEW_ORDER
 from petrosa.exchange.trading import (
     InvalidOrder,
     InvalidOrderReason,
@@ -36,6 +39,7 @@ D = Decimal
 FEE = D("0.0004")
 HOUR_MS = 3_600_000
 BUY, SELL = OrderSide.BUY, OrderSide.SELL
+ORDER, ALGO_ORDER = "/fapi/v1/order", "/fapi/v1/algoOrder"
 
 
 @pytest.fixture
@@ -147,37 +151,78 @@ async def test_refusals_are_typed_and_neutral(rig: Rig) -> None:
     assert await ex.get_order("BTCUSDT", "big") is None
 
 
-async def test_a_protective_stop_rests_and_can_be_canceled(rig: Rig) -> None:
+async def test_a_protective_stop_is_an_algo_order_that_rests_and_can_be_canceled(
+    rig: Rig,
+) -> None:
     ex = rig.exchange
     await ex.place_market_order("BTCUSDT", BUY, D("0.002"), client_order_id="long")
     stop = rig.price() * D("0.95123")
     placed = await ex.place_protective_order(
         "BTCUSDT", SELL, ProtectiveKind.STOP_LOSS, stop, client_order_id="sl"
     )
-    assert (placed.status, placed.type, placed.close_position) == (
+    assert (placed.status, placed.type, placed.close_position, placed.duplicate) == (
         OrderStatus.NEW,
         OrderType.STOP_MARKET,
         True,
+        False,
     )
     assert placed.stop_price == stop.quantize(D("0.1"))
+    [algo] = rig.desk.account.algo_orders.values()
+    assert (placed.order_id, placed.client_order_id) == (algo.algo_id, algo.client_algo_id)
+    assert rig.faults.count("POST", ORDER) == 1  # the entry only: -4120 never happens
+    again = await ex.place_protective_order(
+        "BTCUSDT", SELL, ProtectiveKind.STOP_LOSS, stop, client_order_id="sl"
+    )
+    assert (again.duplicate, again.order_id) == (True, placed.order_id)
+    assert len(rig.desk.account.algo_orders) == 1
+    assert rig.faults.count("POST", ALGO_ORDER) == 1
+    assert await ex.get_order("BTCUSDT", "sl") == placed
     assert [o.client_order_id for o in await ex.open_orders("BTCUSDT")] == ["sl"]
     assert [o.client_order_id for o in await ex.open_orders()] == ["sl"]
     canceled = await ex.cancel_order("BTCUSDT", "sl")
-    assert canceled.status is OrderStatus.CANCELED
-    with pytest.raises(UnknownOrderError) as again:
+    assert (canceled.status, canceled.order_id) == (OrderStatus.CANCELED, placed.order_id)
+    assert await ex.open_orders() == []
+    with pytest.raises(UnknownOrderError) as unknown:
         await ex.cancel_order("BTCUSDT", "sl")
-    assert isinstance(again.value, trading.UnknownOrder)
+    assert isinstance(unknown.value, trading.UnknownOrder)
     with pytest.raises(WouldImmediatelyTriggerError):
         await ex.place_protective_order(
             "BTCUSDT", SELL, ProtectiveKind.TAKE_PROFIT, stop, client_order_id="tp-low"
         )
 
 
-async def test_a_triggered_stop_reports_its_fill_and_pnl(rig: Rig) -> None:
+async def test_looking_up_a_market_order_never_asks_for_algo_orders(rig: Rig) -> None:
+    ex = rig.exchange
+    placed = await ex.place_market_order(
+        "BTCUSDT", BUY, D("0.002"), client_order_id="entry", first_attempt=True
+    )
+    found = await ex.get_order("BTCUSDT", "entry")
+    assert found == placed
+    assert rig.faults.count("GET", ORDER) == 1  # the get_order itself
+    assert rig.faults.count("GET", ALGO_ORDER) == 0
+    assert await ex.get_order("BTCUSDT", "never-placed") is None
+    assert rig.faults.count("GET", ALGO_ORDER) == 1
+
+
+async def test_the_order_endpoint_refuses_conditional_types(rig: Rig) -> None:
+    params: list[tuple[str, Param]] = [
+        ("symbol", "BTCUSDT"),
+        ("side", "SELL"),
+        ("type", "STOP_MARKET"),
+        ("stopPrice", (rig.price() * D("0.9")).quantize(D("0.1"))),
+        ("closePosition", True),
+    ]
+    with pytest.raises(AlgoOrderRequiredError) as refused:
+        await rig.exchange._send(NEW_ORDER, params)
+    assert (refused.value.status, refused.value.code) == (400, -4120)
+    assert isinstance(refused.value, trading.OrderRejected)
+
+
+async def test_a_triggered_stop_reports_the_fill_of_its_market_order(rig: Rig) -> None:
     ex = rig.exchange
     opened = await ex.place_market_order("BTCUSDT", BUY, D("0.002"), client_order_id="long")
     stop = opened.avg_price - D(1)
-    await ex.place_protective_order(
+    placed = await ex.place_protective_order(
         "BTCUSDT", SELL, ProtectiveKind.STOP_LOSS, stop, client_order_id="sl"
     )
     while True:  # until the synthetic price has crossed the stop
@@ -186,11 +231,28 @@ async def test_a_triggered_stop_reports_its_fill_and_pnl(rig: Rig) -> None:
         assert fired is not None
         if fired.status is not OrderStatus.NEW:
             break
-    assert (fired.status, fired.executed_qty) == (OrderStatus.FILLED, D("0.002"))
+    [algo] = rig.desk.account.algo_orders.values()
+    assert algo.actual_order_id == fired.order_id != placed.order_id
+    assert (fired.client_order_id, fired.type, fired.stop_price) == (
+        "sl",
+        OrderType.STOP_MARKET,
+        placed.stop_price,
+    )
+    assert (fired.status, fired.executed_qty, fired.reduce_only) == (
+        OrderStatus.FILLED,
+        D("0.002"),
+        True,
+    )
     assert fired.avg_price <= stop
     assert fired.realized_pnl == (fired.avg_price - opened.avg_price) * D("0.002")
     assert fired.commission == fired.avg_price * D("0.002") * FEE
+    [trade] = await ex.fills("BTCUSDT", fired.order_id)
+    assert (trade.price, trade.commission) == (fired.avg_price, fired.commission)
+    assert rig.trades() == 2  # the entry and the stop's own market order, once
     assert await ex.positions() == []
+    assert await ex.open_orders() == []
+    with pytest.raises(UnknownOrderError):
+        await ex.cancel_order("BTCUSDT", "sl")
 
 
 async def test_a_partial_take_profit_reduces_by_its_quantity(rig: Rig) -> None:

@@ -11,10 +11,17 @@ import pytest
 
 from petrosa.exchange.binance import BinanceTransportError, RetryPolicy
 from petrosa.exchange.trading import OrderSide, OrderStatus, ProtectiveKind
-from tests.unit.exchange.binance.test_trading_helpers import LOST, REFUSED, Rig, trading_rig
+from tests.unit.exchange.binance.test_trading_helpers import (
+    LOST,
+    REFUSED,
+    Fault,
+    Rig,
+    trading_rig,
+)
 
 D = Decimal
 ORDER = "/fapi/v1/order"
+ALGO_ORDER = "/fapi/v1/algoOrder"
 BUY = OrderSide.BUY
 
 
@@ -84,18 +91,35 @@ async def test_reads_are_retried_after_transport_errors(rig: Rig) -> None:
     assert rig.faults.count("GET", "/fapi/v3/account") == 3
 
 
+async def _protect(rig: Rig) -> None:
+    stop = rig.price() * D("0.9")
+    placed = await rig.exchange.place_protective_order(
+        "BTCUSDT", OrderSide.SELL, ProtectiveKind.STOP_LOSS, stop, client_order_id="sl"
+    )
+    assert (placed.status, placed.client_order_id) == (OrderStatus.NEW, "sl")
+
+
+@pytest.mark.parametrize(("fault", "posts"), [(LOST, 1), (REFUSED, 2), (_unavailable(), 2)])
+async def test_a_protective_order_without_an_answer_is_looked_up_before_resending(
+    rig: Rig, fault: Fault, posts: int
+) -> None:
+    await _buy(rig)
+    rig.faults.plan("POST", ALGO_ORDER, fault)
+    await _protect(rig)
+    assert rig.faults.count("POST", ALGO_ORDER) == posts
+    assert len(rig.desk.account.algo_orders) == 1
+
+
 @pytest.mark.parametrize(("fault", "deletes"), [(LOST, 1), (REFUSED, 2)])
 async def test_a_cancel_without_an_answer_is_looked_up_then_sent_again_if_needed(
     rig: Rig, fault: str, deletes: int
 ) -> None:
     await _buy(rig)
-    stop = rig.price() * D("0.9")
-    await rig.exchange.place_protective_order(
-        "BTCUSDT", OrderSide.SELL, ProtectiveKind.STOP_LOSS, stop, client_order_id="sl"
-    )
-    rig.faults.plan("DELETE", ORDER, fault)
+    await _protect(rig)
+    rig.faults.plan("DELETE", ALGO_ORDER, fault)
     assert (await rig.exchange.cancel_order("BTCUSDT", "sl")).status is OrderStatus.CANCELED
-    assert rig.faults.count("DELETE", ORDER) == deletes
+    assert rig.faults.count("DELETE", ALGO_ORDER) == deletes
+    assert rig.faults.count("DELETE", ORDER) == 0
 
 
 async def test_a_clock_drift_is_measured_again_and_the_request_resent(rig: Rig) -> None:
@@ -113,8 +137,8 @@ async def test_weights_agree_with_the_server(rig: Rig) -> None:
     await rig.exchange.open_orders()
     stats = rig.exchange.stats
     # time 1, exchangeInfo 1, premiumIndex 1, order lookup 1, order 0, userTrades 5,
-    # positionRisk 5, openOrders without a symbol 40
-    assert stats.weight == stats.server_used_weight == 54
+    # positionRisk 5, openOrders and openAlgoOrders without a symbol 40 each
+    assert stats.weight == stats.server_used_weight == 94
 
 
 async def test_a_retry_policy_bounds_read_retries() -> None:

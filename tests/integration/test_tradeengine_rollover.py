@@ -1,16 +1,21 @@
 """The daily P&L rollover across midnight: a real Data Manager on each backend (SQLite file,
 MariaDB, PostgreSQL) over HTTP, and a real ``petrosa exchange-sim serve`` process driven by
 ``BinanceFuturesTrading`` (its paper account is flat at each rollover round, so its equity
-stands still while the price runs). The rollover's own clock is a fake the test moves.
+stands still while the price runs). The rollover's own clock is a fake the test moves; the
+last test runs a real ``petrosa tradeengine serve`` (coordination on a SQLite file, no NATS)
+whose leader opens today and serves it at ``GET /pnl/days``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,13 +25,14 @@ from petrosa.contracts.trading import RealizedPnlIn
 from petrosa.exchange.binance import BinanceFuturesTrading
 from petrosa.exchange.trading import OrderSide
 from petrosa.tradeengine.rollover import DAYS, DailyRollover, RolloverRound
-from tests.support.server import RunningServer, start_exchange_simulator
+from tests.support.server import RunningServer, start_exchange_simulator, start_service
 
 pytestmark = pytest.mark.integration
 
 KEY, SECRET = "paper-key", "paper-secret"
 SIM_CLOCK_START = "2025-06-01T12:00:00Z"
 ONE_DAY = dt.timedelta(days=1)
+LEADER_DEADLINE_S = 60.0
 
 
 class FakeClock:
@@ -192,3 +198,47 @@ async def test_a_gap_of_days_closes_the_last_one_late_and_opens_today_only(
     assert (closed["late"], closed["closed_late_s"]) == (True, 2 * 86_400 + 6 * 3_600.0)
     assert (Decimal(str(closed["realized_pnl"])), closed["event_count"]) == (Decimal("-6.25"), 2)
     assert days[today.isoformat()]["closed_at"] is None
+
+
+async def test_the_served_leader_opens_today_and_lists_it(
+    store: DataManagerClient,
+    exchange: BinanceFuturesTrading,
+    simulator: RunningServer,
+    dm_url: str,
+    tmp_path: Path,
+) -> None:
+    equity = (await exchange.account()).equity  # flat: it stands still
+    engine = start_service(
+        "engine-rollover", ["tradeengine", "serve"], tmp_path,
+        ready_path="/health/readiness",
+        extra_env={
+            "BINANCE_FUTURES_API_URL": simulator.base_url,
+            "DATA_MANAGER_URL": dm_url,
+            "COORDINATION_URL": f"sqlite:///{tmp_path / 'coordination.db'}",
+            "NATS_URL": "",
+            "TRADEENGINE_REPLICA": "engine-solo",
+        },
+    )  # fmt: skip
+    try:
+        async with httpx.AsyncClient(base_url=engine.base_url, timeout=10) as http:
+            days = await wait_for_days(http)
+            assert (await http.get("/pnl/days", params={"limit": 0})).status_code == 422
+    finally:
+        engine.stop()
+    (today,) = days
+    assert today["_id"] == dt.datetime.now(dt.UTC).date().isoformat()
+    assert (today["opened_by"], today["closed_at"]) == ("engine-solo", None)
+    assert today["opening_equity"] == format(equity, "f")
+
+
+async def wait_for_days(http: httpx.AsyncClient) -> list[dict[str, Any]]:
+    """``GET /pnl/days`` once the leader has written something."""
+    deadline = time.monotonic() + LEADER_DEADLINE_S
+    while True:
+        answer = await http.get("/pnl/days", params={"limit": 10})
+        assert answer.status_code == 200
+        days: list[dict[str, Any]] = answer.json()
+        if days:
+            return days
+        assert time.monotonic() < deadline, "the leader never opened today"
+        await asyncio.sleep(0.5)

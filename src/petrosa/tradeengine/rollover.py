@@ -149,10 +149,12 @@ class DailyRollover:
         today = utc_day(now)
         if self._opened == today:
             return RolloverRound()
-        still_open = [doc async for doc in self.store.iter_query(DAYS, {"closed_at": None})]
-        earlier = sorted(dt.date.fromisoformat(doc["_id"]) for doc in still_open)
-        earlier = [day for day in earlier if day < today]
-        today_open = any(doc["_id"] == today.isoformat() for doc in still_open)
+        still_open = {
+            dt.date.fromisoformat(doc["_id"])
+            async for doc in self.store.iter_query(DAYS, {"closed_at": None}, projection=[])
+        }
+        earlier = sorted(day for day in still_open if day < today)
+        today_open = today in still_open
         if not earlier and today_open:
             self._opened = today
             return RolloverRound()

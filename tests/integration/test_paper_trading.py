@@ -77,20 +77,23 @@ def frozen_simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runni
     server.stop()
 
 
+async def _reset_and_trade(server: RunningServer) -> AsyncIterator[BinanceFuturesTrading]:
+    """The adapter on ``server``'s paper account, reset (a moved clock stays moved)."""
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        assert (await http.post("/sim/reset")).status_code == 200
+    async with BinanceFuturesTrading(KEY, SECRET, base_url=server.base_url) as trading:
+        yield trading
+
+
 @pytest.fixture
 async def exchange(simulator: RunningServer) -> AsyncIterator[BinanceFuturesTrading]:
-    async with httpx.AsyncClient(base_url=simulator.base_url) as http:
-        assert (await http.post("/sim/reset")).status_code == 200
-    async with BinanceFuturesTrading(KEY, SECRET, base_url=simulator.base_url) as trading:
+    async for trading in _reset_and_trade(simulator):
         yield trading
 
 
 @pytest.fixture
 async def frozen(frozen_simulator: RunningServer) -> AsyncIterator[BinanceFuturesTrading]:
-    """The adapter on the frozen simulator, reset (its clock stays where the test left it)."""
-    async with httpx.AsyncClient(base_url=frozen_simulator.base_url) as http:
-        assert (await http.post("/sim/reset")).status_code == 200
-    async with BinanceFuturesTrading(KEY, SECRET, base_url=frozen_simulator.base_url) as trading:
+    async for trading in _reset_and_trade(frozen_simulator):
         yield trading
 
 

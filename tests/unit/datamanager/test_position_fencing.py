@@ -6,18 +6,18 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
-from petrosa.contracts.trading import PositionClose, PositionIn, PositionStatus
+from petrosa.contracts.trading import PositionClose, PositionStatus
 from petrosa.datamanager.errors import STALE_FENCE, Conflict, StaleFence
 from petrosa.datamanager.settings import DataManagerSettings
 from petrosa.datamanager.storage.database import Database
 from petrosa.datamanager.storage.migrate import upgrade_to_head
 from petrosa.datamanager.trading.fencing import fence_after_write
 from petrosa.datamanager.trading.positions import PositionStore
+from tests.unit.datamanager.test_trading_stores import position
 
 T0 = dt.datetime(2024, 3, 1, 12, tzinfo=dt.UTC)
 CLOSE = PositionClose(exit_price=Decimal("110"), closed_at=T0 + dt.timedelta(hours=1))
@@ -59,25 +59,13 @@ async def store(tmp_path: Path) -> AsyncIterator[PositionStore]:
     await database.dispose()
 
 
-def position(**changes: Any) -> PositionIn:
-    fields: dict[str, Any] = {
-        "strategy_id": "s1",
-        "symbol": "BTCUSDT",
-        "side": "long",
-        "quantity": Decimal("1"),
-        "entry_price": Decimal("100"),
-        "opened_at": T0,
-    }
-    return PositionIn.model_validate({**fields, **changes})
-
-
 async def test_upsert_stores_the_token_and_refuses_an_older_one(store: PositionStore) -> None:
     created = await store.upsert("p1", position(), fence=5)
     assert (created.created, created.fence) == (True, 5)
 
     with pytest.raises(StaleFence):
         await store.upsert("p1", position(quantity="2"), fence=4)
-    assert (await store.get("p1")).quantity == Decimal(1)
+    assert await store.get("p1") == created.position
 
     again = await store.upsert("p1", position(quantity="2"), fence=5)
     assert (again.changed, again.fence, again.position.quantity) == (True, 5, Decimal(2))

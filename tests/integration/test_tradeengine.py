@@ -147,6 +147,12 @@ def sim_orders(sim_url: str) -> list[dict[str, Any]]:
     return orders
 
 
+def sim_algo_orders(sim_url: str) -> list[dict[str, Any]]:
+    """Every stop-loss / take-profit (algo order) the paper account took."""
+    orders: list[dict[str, Any]] = httpx.get(f"{sim_url}/sim/orders").json()["algoOrders"]
+    return orders
+
+
 async def exchange_trades(sim_url: str, orders: list[dict[str, Any]]) -> list[Any]:
     """The fills of ``orders`` with their commissions and realized P&L, signed requests."""
     async with BinanceFuturesTrading(PAPER_KEY, PAPER_SECRET, base_url=sim_url) as exchange:
@@ -259,7 +265,9 @@ def test_http_ingress_rejections_and_protective_orders(stack: Stack) -> None:
         assert post(engine, body).json()["status"] == "duplicate"
 
     resting = {
-        (o["symbol"], o["type"]): o for o in sim_orders(stack.sim.base_url) if o["status"] == "NEW"
+        (o["symbol"], o["orderType"]): o
+        for o in sim_algo_orders(stack.sim.base_url)
+        if o["algoStatus"] == "NEW"
     }
     with SyncDataManagerClient(stack.dm.base_url) as dm:
         (btc_long,) = dm.get_open_positions(symbol="BTCUSDT")
@@ -268,14 +276,14 @@ def test_http_ingress_rejections_and_protective_orders(stack: Stack) -> None:
     assert eth_short.side.value == "short"
     stop, take = resting["BTCUSDT", "STOP_MARKET"], resting["BTCUSDT", "TAKE_PROFIT_MARKET"]
     assert stop["side"] == take["side"] == "SELL"  # a long is protected by sells …
-    assert Decimal(stop["stopPrice"]) < btc_long.entry_price < Decimal(take["stopPrice"])
+    assert Decimal(stop["triggerPrice"]) < btc_long.entry_price < Decimal(take["triggerPrice"])
     stop, take = resting["ETHUSDT", "STOP_MARKET"], resting["ETHUSDT", "TAKE_PROFIT_MARKET"]
     assert stop["side"] == take["side"] == "BUY"  # … a short by buys, stop above entry
-    assert Decimal(take["stopPrice"]) < eth_short.entry_price < Decimal(stop["stopPrice"])
+    assert Decimal(take["triggerPrice"]) < eth_short.entry_price < Decimal(stop["triggerPrice"])
 
     closed = post(engine, signal("s", "BTCUSDT", "close", btc, 8)).json()
     assert closed["status"] == "executed"
-    still_resting = [o for o in sim_orders(stack.sim.base_url) if o["status"] == "NEW"]
+    still_resting = [o for o in sim_algo_orders(stack.sim.base_url) if o["algoStatus"] == "NEW"]
     assert {o["symbol"] for o in still_resting} == {"ETHUSDT"}  # BTC's protection cancelled
 
     decisions = httpx.get(f"{engine.base_url}/decisions").json()
@@ -313,7 +321,7 @@ def test_leader_applies_a_protective_order_that_filled_on_the_exchange(
     body = signal("guard", "BTCUSDT", "buy", prices["BTCUSDT"], 1) | tight
     body["quantity"] = "0.003"
     assert post(engine, body).json()["status"] == "executed"
-    resting = [o for o in sim_orders(stack.sim.base_url) if o["status"] == "NEW"]
+    resting = [o for o in sim_algo_orders(stack.sim.base_url) if o["algoStatus"] == "NEW"]
     assert len(resting) == 2
 
     httpx.post(f"{stack.sim.base_url}/sim/clock/advance", params={"ms": 6 * 3_600_000})
@@ -326,10 +334,13 @@ def test_leader_applies_a_protective_order_that_filled_on_the_exchange(
         assert closed.closed_at is not None
         days = {closed.opened_at.date(), closed.closed_at.date()}
         total = sum((dm.get_daily_pnl(day).total for day in days), Decimal(0))
-    orders = sim_orders(stack.sim.base_url)
-    fired = [o for o in orders if o["type"] != "MARKET" and o["status"] == "FILLED"]
-    assert len(fired) == 1
-    assert closed.metadata["fills"][-1] == fired[0]["orderId"]
-    assert closed.exit_price == Decimal(fired[0]["avgPrice"])
+    algo_orders = sim_algo_orders(stack.sim.base_url)
+    (finished,) = [o for o in algo_orders if o["algoStatus"] == "FINISHED"]
+    by_id = {o["orderId"]: o for o in sim_orders(stack.sim.base_url)}
+    fired = by_id[int(finished["actualOrderId"])]
+    assert fired["status"] == "FILLED"
+    assert closed.metadata["fills"][-1] == fired["orderId"]
+    assert closed.exit_price == Decimal(fired["avgPrice"])
     assert total == closed.realized_pnl  # the entry fee and the protective fill, once each
-    assert [o for o in orders if o["status"] == "NEW"] == []  # the other one was cancelled
+    # The other one found nothing left to close (both cross in the 6 h jump) or was cancelled.
+    assert [o for o in algo_orders if o["algoStatus"] == "NEW"] == []

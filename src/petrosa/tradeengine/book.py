@@ -9,6 +9,8 @@ counts once however often it is sent.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -73,43 +75,75 @@ class Book:
         positions = await self.store.get_open_positions(symbol=symbol)
         return positions[0] if positions else None
 
-    async def apply(self, strategy_id: str, symbol: str, order: OrderFill) -> Decimal:
-        """Apply a filled order once; returns the realized P&L it recorded."""
-        fill = fill_of(order)
+    async def apply(
+        self, strategy_id: str, symbol: str, order: OrderFill, *, fence: int
+    ) -> Decimal:
+        """Apply a filled order once, whatever happened before (a resumed decision, a
+        protective order found filled); returns the realized P&L it recorded. ``fence`` is
+        the symbol lock's token: a write under an older token than the position's last one
+        is refused by the Data Manager (``StaleFenceError``)."""
         recent = await self.store.list_positions(symbol=symbol, limit=RECENT_POSITIONS)
-        if not any(order.order_id in p.metadata.get("fills", []) for p in recent):
-            current = next((p for p in recent if p.status is PositionStatus.OPEN), None)
-            outcome = _as_the_exchange_booked(
-                apply_fill(None if current is None else as_open(current), fill), order
-            )
-            if outcome.closed is not None and current is not None:
-                await self._write(current.position_id, current, outcome.closed, order, closed=True)
-            elif outcome.position is not None:
-                position_id = (
-                    current.position_id if current is not None else f"{symbol}-{order.order_id}"
-                )
-                await self._write(position_id, current, outcome.position, order, closed=False,
-                                  strategy_id=strategy_id)  # fmt: skip
-            realized = outcome.realized
-        else:
+        if any(order.order_id in p.metadata.get("fills", []) for p in recent):
             realized = _realized_of(recent, order)
-        await self.store.record_realized_pnl(
-            RealizedPnlIn(
-                event_id=f"fill:{symbol}:{order.order_id}",
-                amount=realized,
-                occurred_at=order.update_time,
-                symbol=symbol,
-            )
-        )
-        return realized
+            await self.store.record_realized_pnl(_pnl_event(symbol, order, realized))
+            return realized
+        current = next((p for p in recent if p.status is PositionStatus.OPEN), None)
+        return await self.apply_new(strategy_id, order, current, fence=fence)
 
-    async def add_protection(self, position: Position, client_order_ids: list[str]) -> None:
+    async def apply_new(
+        self,
+        strategy_id: str,
+        order: OrderFill,
+        current: Position | None,
+        *,
+        fence: int,
+        protective: list[str] | None = None,
+    ) -> Decimal:
+        """Apply a fill known not to be applied yet onto ``current`` (the symbol's open
+        position, read under its lock): one position write and one P&L event, sent
+        together — each is idempotent, so a crash between them is repaired by
+        :meth:`apply` on the retry. ``protective`` records resting stop-loss/take-profit
+        client ids with the same write."""
+        outcome = _as_the_exchange_booked(
+            apply_fill(None if current is None else as_open(current), fill_of(order)), order
+        )
+        writes: list[Awaitable[object]] = [
+            self.store.record_realized_pnl(_pnl_event(order.symbol, order, outcome.realized))
+        ]
+        if outcome.closed is not None and current is not None:
+            writes.append(
+                self._write(
+                    current.position_id, current, outcome.closed, order, closed=True, fence=fence
+                )
+            )
+        elif outcome.position is not None:
+            position_id = (
+                current.position_id if current is not None else f"{order.symbol}-{order.order_id}"
+            )
+            writes.append(
+                self._write(
+                    position_id,
+                    current,
+                    outcome.position,
+                    order,
+                    closed=False,
+                    strategy_id=strategy_id,
+                    protective=protective,
+                    fence=fence,
+                )
+            )
+        await asyncio.gather(*writes)
+        return outcome.realized
+
+    async def add_protection(
+        self, position: Position, client_order_ids: list[str], *, fence: int
+    ) -> None:
         """Remember the position's resting stop-loss / take-profit orders (for the leader)."""
         metadata = dict(position.metadata)
         metadata["protective"] = sorted({*metadata.get("protective", []), *client_order_ids})
         fields = position.model_dump(exclude={"position_id", "updated_at", "metadata"})
         await self.store.upsert_position(
-            position.position_id, PositionIn(**fields, metadata=metadata)
+            position.position_id, PositionIn(**fields, metadata=metadata), fence=fence
         )
 
     async def _write(
@@ -121,6 +155,8 @@ class Book:
         *,
         closed: bool,
         strategy_id: str | None = None,
+        protective: list[str] | None = None,
+        fence: int,
     ) -> None:
         metadata: dict[str, Any] = dict(current.metadata) if current is not None else {}
         fills = [*metadata.get("fills", []), order.order_id]
@@ -128,6 +164,8 @@ class Book:
         realized = dict(metadata.get("realized", {}))
         realized[str(order.order_id)] = format(state.realized_pnl - previous, "f")
         metadata.update(fills=fills, realized=realized)
+        if protective:
+            metadata["protective"] = sorted({*metadata.get("protective", []), *protective})
         await self.store.upsert_position(
             position_id,
             PositionIn(
@@ -144,7 +182,17 @@ class Book:
                 closed_at=order.update_time if closed else None,
                 metadata=metadata,
             ),
+            fence=fence,
         )
+
+
+def _pnl_event(symbol: str, order: OrderFill, realized: Decimal) -> RealizedPnlIn:
+    return RealizedPnlIn(
+        event_id=f"fill:{symbol}:{order.order_id}",
+        amount=realized,
+        occurred_at=order.update_time,
+        symbol=symbol,
+    )
 
 
 def _realized_of(recent: list[Position], order: OrderFill) -> Decimal:

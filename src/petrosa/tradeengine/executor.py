@@ -5,6 +5,14 @@ record already done means a duplicate. Execution then moves through recorded sta
 ordered, done — so a replica taking over after a crash resumes where the previous
 one stopped. The entry order's client order id is derived from the signal id: if the
 previous holder placed it before dying, placing again returns that same order.
+
+Within one replica, decisions on a symbol queue on a local lock first: the lease lock is
+re-entrant for its owner (the replica), so it cannot separate two tasks of the same process.
+
+A fresh claim (the ledger record was created by this call) takes the fast path: the claim
+and every read the plan needs go out together, the order is placed without a prior
+look-up, and the position, P&L event and order record are written together before the
+decision. A taken-over claim takes the careful path that looks at the exchange first.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, Decimal
@@ -20,9 +29,10 @@ from typing import Any
 
 from petrosa.client import DataManagerClient
 from petrosa.contracts.signals import DecisionStatus, Signal, SignalAction, SignalDecision
-from petrosa.contracts.trading import Position, PositionSide
+from petrosa.contracts.trading import DailyPnl, Position, PositionSide
 from petrosa.coordination import Locks
 from petrosa.exchange.trading import (
+    AccountSnapshot,
     InvalidOrder,
     OrderFill,
     OrderRejected,
@@ -33,6 +43,7 @@ from petrosa.exchange.trading import (
     UnknownOrder,
     derive_client_order_id,
 )
+from petrosa.tradeengine.account import AccountCache
 from petrosa.tradeengine.book import Book
 from petrosa.tradeengine.failpoints import failpoint
 from petrosa.tradeengine.ledger import Ledger, Stage
@@ -49,6 +60,21 @@ class OrderPlan:
     quantity: Decimal
     reduce_only: bool
     added_notional: Decimal
+
+
+@dataclass(frozen=True)
+class MarketView:
+    """What a decision reads, fetched together with the claim."""
+
+    positions: list[Position]
+    """Every open position (exposure), this symbol's included."""
+    daily: DailyPnl
+    account: AccountSnapshot
+    filters: SymbolFilters
+    mark_price: Decimal
+
+    def position(self, symbol: str) -> Position | None:
+        return next((p for p in self.positions if p.symbol == symbol), None)
 
 
 class Rejected(Exception):
@@ -69,6 +95,10 @@ class Executor:
         self.locks = locks
         self.ledger = Ledger(store, settings.replica)
         self.book = Book(store)
+        self.accounts = AccountCache(exchange, settings.account_cache_s)
+        self._symbol_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
         self.limits = RiskLimits(
             max_position_notional=settings.max_position_notional,
             max_total_exposure=settings.max_total_exposure,
@@ -77,18 +107,31 @@ class Executor:
             cooldown=settings.cooldown,
         )
 
+    def _local_lock(self, symbol: str) -> asyncio.Lock:
+        lock = self._symbol_locks.get(symbol)
+        if lock is None:
+            lock = self._symbol_locks[symbol] = asyncio.Lock()
+        return lock
+
     async def handle(self, signal: Signal) -> SignalDecision:
         """Decide and, if accepted, execute ``signal``; the decision is durable on return."""
+        async with self._local_lock(signal.symbol):
+            return await self._handle_locked(signal)
+
+    async def _handle_locked(self, signal: Signal) -> SignalDecision:
         name = f"symbol.{signal.symbol}"
         async with self.locks.hold(
             name, self.settings.replica, self.settings.lock_ttl_s, wait=self.settings.lock_wait_s
         ) as held:
-            record = await self.ledger.claim(signal, held.token)
+            record, view = await self._claim_and_read(signal, held.token)
             if record.get("stage") == Stage.DONE.value:
                 previous = SignalDecision.model_validate(record["decision"])
                 return previous.model_copy(update={"status": DecisionStatus.DUPLICATE})
             try:
-                order = await self._execute(signal, record, held.token, held.ensure_valid)
+                if record.get("created") and view is not None:
+                    order = await self._execute_fresh(signal, view, held.token, held.ensure_valid)
+                else:
+                    order = await self._execute(signal, record, held.token, held.ensure_valid)
             except (Rejected, InvalidOrder, OrderRejected) as refusal:
                 decision = self._decision(signal, DecisionStatus.REJECTED, str(refusal))
             else:
@@ -98,6 +141,66 @@ class Executor:
             held.ensure_valid()
             await self.ledger.decide(signal.id, held.token, decision)
             return decision
+
+    async def _claim_and_read(
+        self, signal: Signal, token: int
+    ) -> tuple[dict[str, Any], MarketView | None]:
+        """The ledger claim and, for a signal that may trade, every read its plan needs,
+        in one round of concurrent requests (wasted only on duplicates)."""
+        try:
+            self._precheck(signal)
+        except Rejected:
+            return await self.ledger.claim(signal, token), None
+        record, view = await asyncio.gather(
+            self.ledger.claim(signal, token), self._read(signal.symbol), return_exceptions=True
+        )
+        if isinstance(record, BaseException):
+            raise record
+        if isinstance(view, BaseException):
+            # The careful path reads again, where a refusal is recorded as the decision.
+            log.info("reads for %s failed (%s); taking the careful path", signal.id, view)
+            return record, None
+        return record, view
+
+    async def _read(self, symbol: str) -> MarketView:
+        positions, daily, account, filters, mark = await asyncio.gather(
+            self.store.get_open_positions(),
+            self.store.get_daily_pnl(dt.datetime.now(dt.UTC).date()),
+            self.accounts.get(),
+            self.exchange.symbol_filters(symbol),
+            self.exchange.mark_price(symbol),
+        )
+        return MarketView(positions, daily, account, filters, mark)
+
+    async def _execute_fresh(
+        self, signal: Signal, view: MarketView, token: int, still_mine: Callable[[], None]
+    ) -> OrderFill:
+        """A signal no replica has touched: nothing to look up before placing."""
+        self._precheck(signal)
+        current = view.position(signal.symbol)
+        plan = self._plan(signal, view, current)
+        still_mine()
+        order = await self.exchange.place_market_order(
+            signal.symbol, plan.side, plan.quantity,
+            client_order_id=derive_client_order_id(signal.id, "entry"),
+            reduce_only=plan.reduce_only, mark_price=view.mark_price, first_attempt=True,
+        )  # fmt: skip
+        failpoint("after_order")
+        protective: list[str] = []
+        if not order.reduce_only:
+            protective = await self._place_protection(
+                signal, _opened_side(order.side), order, view.filters
+            )
+        still_mine()
+        await asyncio.gather(
+            self.ledger.record_order(_order_document(order, signal)),
+            self.book.apply_new(
+                signal.strategy_id, order, current, fence=token, protective=protective
+            ),
+        )
+        if order.reduce_only and current is not None:
+            await self._cancel_orders(signal.symbol, current.metadata.get("protective", []))
+        return order
 
     async def _execute(
         self,
@@ -121,7 +224,8 @@ class Executor:
                 stage = Stage.ORDERED
         if stage is Stage.CLAIMED:
             self._precheck(signal)
-            plan = await self._plan(signal)
+            view = await self._read(signal.symbol)
+            plan = self._plan(signal, view, view.position(signal.symbol))
             still_mine()
             order = await self.exchange.place_market_order(
                 signal.symbol, plan.side, plan.quantity,
@@ -143,11 +247,11 @@ class Executor:
             # No separate "applied" stage: applying is idempotent (the position remembers its
             # fills), so a replica resuming at "ordered" may simply apply again.
             still_mine()
-            await self.book.apply(signal.strategy_id, signal.symbol, order)
+            await self.book.apply(signal.strategy_id, signal.symbol, order, fence=token)
         if order.reduce_only:
             await self._cancel_protection(signal.symbol)
         else:
-            await self._protect(signal, order)
+            await self._protect(signal, order, token)
         return order
 
     async def _cancel_protection(self, symbol: str) -> None:
@@ -176,11 +280,7 @@ class Executor:
         if age > self.settings.max_signal_age_s:
             raise Rejected(f"stale: {age:.0f}s old (max {self.settings.max_signal_age_s:g}s)")
 
-    async def _plan(self, signal: Signal) -> OrderPlan:
-        positions, filters = await asyncio.gather(
-            self.store.get_open_positions(), self.exchange.symbol_filters(signal.symbol)
-        )
-        position = next((p for p in positions if p.symbol == signal.symbol), None)
+    def _plan(self, signal: Signal, view: MarketView, position: Position | None) -> OrderPlan:
         if signal.action is SignalAction.CLOSE or (
             position is not None and _opposes(position.side, signal.action)
         ):
@@ -189,49 +289,75 @@ class Executor:
             side = OrderSide.closing(position.side)
             return OrderPlan(side, position.quantity, reduce_only=True, added_notional=Decimal(0))
         side = OrderSide.BUY if signal.action is SignalAction.BUY else OrderSide.SELL
-        price = signal.price
-        account, daily = await asyncio.gather(
-            self.exchange.account(), self.store.get_daily_pnl(dt.datetime.now(dt.UTC).date())
-        )
+        price, filters, equity = signal.price, view.filters, view.account.equity
         if signal.quantity is not None:
             wanted = signal.quantity
         elif signal.position_size_pct is not None:
-            wanted = account.equity * signal.position_size_pct / HUNDRED / price
+            wanted = equity * signal.position_size_pct / HUNDRED / price
         else:
             wanted = self.settings.default_notional / price
         quantity = filters.order_quantity(_at_least_min_notional(wanted, price, filters), price)
         added = quantity * price
-        snapshot = _snapshot(signal.symbol, account.equity, daily.total, positions)
+        snapshot = _snapshot(signal.symbol, equity, view.daily.total, view.positions)
         reason = check_order(signal.symbol, added, self.limits, snapshot)
         if reason is not None:
             raise Rejected(f"risk: {reason}")
         return OrderPlan(side, quantity, reduce_only=False, added_notional=added)
 
-    async def _protect(self, signal: Signal, order: OrderFill) -> None:
-        """Stop-loss / take-profit after a confirmed entry fill, on the closing side."""
+    async def _protect(self, signal: Signal, order: OrderFill, token: int) -> None:
+        """Stop-loss / take-profit after a confirmed entry fill (resumed decisions)."""
         if not order.is_filled or not _wants_protection(signal):
             return
         position = await self.book.open_position(signal.symbol)
         if position is None:
             return
-        side = OrderSide.closing(position.side)
         filters = await self.exchange.symbol_filters(signal.symbol)
-        placed: list[str] = []
-        for kind, price in _protective_prices(signal, position.side, order.avg_price):
-            client_id = derive_client_order_id(signal.id, kind.value)
-            try:
-                await self.exchange.place_protective_order(
-                    signal.symbol, side, kind, filters.round_price(price), client_order_id=client_id
+        placed = await self._place_protection(signal, position.side, order, filters)
+        if placed:
+            await self.book.add_protection(position, placed, fence=token)
+
+    async def _place_protection(
+        self, signal: Signal, side: PositionSide, order: OrderFill, filters: SymbolFilters
+    ) -> list[str]:
+        """Stop-loss / take-profit orders for a confirmed entry fill, on the side that closes
+        a ``side`` position, placed together; returns the client ids of those placed."""
+        if not order.is_filled or not _wants_protection(signal):
+            return []
+        closing = OrderSide.closing(side)
+        wanted = [
+            (kind, filters.round_price(price), derive_client_order_id(signal.id, kind.value))
+            for kind, price in _protective_prices(signal, side, order.avg_price)
+        ]
+        outcomes = await asyncio.gather(
+            *(
+                self.exchange.place_protective_order(
+                    signal.symbol, closing, kind, price, client_order_id=client_id
                 )
-            except (InvalidOrder, OrderRejected) as refusal:
+                for kind, price, client_id in wanted
+            ),
+            return_exceptions=True,
+        )
+        placed: list[str] = []
+        for (kind, _, client_id), outcome in zip(wanted, outcomes, strict=True):
+            if isinstance(outcome, (InvalidOrder, OrderRejected)):
                 # The entry stands; a missing stop is reported, not a reason to undo it.
                 log.warning(
-                    "%s %s for %s not placed: %s", signal.id, kind.value, signal.symbol, refusal
+                    "%s %s for %s not placed: %s", signal.id, kind.value, signal.symbol, outcome
                 )
-                continue
-            placed.append(client_id)
-        if placed:
-            await self.book.add_protection(position, placed)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                placed.append(client_id)
+        return placed
+
+    async def _cancel_orders(self, symbol: str, client_order_ids: list[str]) -> None:
+        """Cancel resting orders by client id; those already filled or gone are skipped."""
+
+        async def cancel(client_id: str) -> None:
+            with contextlib.suppress(UnknownOrder):
+                await self.exchange.cancel_order(symbol, client_id)
+
+        await asyncio.gather(*(cancel(client_id) for client_id in client_order_ids))
 
     async def settle_protection(self, symbol: str) -> int:
         """Apply stop-loss / take-profit orders that filled on the exchange (leader duty);
@@ -249,7 +375,8 @@ class Executor:
                 if order is None or not order.is_filled:
                     continue
                 held.ensure_valid()
-                await self.book.apply(position.strategy_id, symbol, await self._with_fees(order))
+                filled = await self._with_fees(order)
+                await self.book.apply(position.strategy_id, symbol, filled, fence=held.token)
                 applied += 1
             if applied:
                 await self._cancel_protection(symbol)
@@ -297,6 +424,10 @@ def _snapshot(
         position_notionals={p.symbol: p.quantity * p.entry_price for p in positions},
         last_entry_at=max((p.updated_at for p in mine), default=None),
     )
+
+
+def _opened_side(side: OrderSide) -> PositionSide:
+    return PositionSide.LONG if side is OrderSide.BUY else PositionSide.SHORT
 
 
 def _opposes(side: PositionSide, action: SignalAction) -> bool:

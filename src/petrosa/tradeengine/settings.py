@@ -34,6 +34,8 @@ class TradeEngineSettings(BaseSettings):
     max_daily_loss: Decimal = Decimal("500")
     max_open_positions: int = 10
     cooldown_s: float = Field(default=0.0, ge=0)
+    account_cache_s: float = Field(default=2.0, ge=0)
+    """How long a replica reuses the exchange's account equity for sizing and risk."""
     lock_ttl_s: float = Field(default=10.0, gt=0)
     lock_wait_s: float = Field(default=30.0, ge=0)
     nats_subject: str = "signals.trading"

@@ -12,14 +12,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 import numpy as np
 
 from petrosa.exchange.simulator.algo_orders import AlgoOrder
-from petrosa.exchange.simulator.bars import Bars
+from petrosa.exchange.simulator.bars import Bars, Ints
 from petrosa.exchange.simulator.market import MINUTE_MS, Level, SyntheticMarket
-from petrosa.exchange.simulator.trades import minute_trades, partial_minute
+from petrosa.exchange.simulator.trades import minute_trades
 
+MINUTE_TAPES_CACHED = 256
+"""Minutes whose trade tape is kept for last-price look-ups (a few per listed symbol)."""
 SCAN_CHUNK_MINUTES = 60
 """Minutes screened per batch of candles."""
 LAST_ID = 2**63 - 1
@@ -36,9 +39,19 @@ def price_of(market: SyntheticMarket, ticks: int) -> Decimal:
 
 def last_price(market: SyntheticMarket, now: int) -> Decimal:
     """The price of the last trade at or before ``now`` (a minute's open before its first)."""
-    minute = now // MINUTE_MS
+    opening, times, prices = _minute_tape(market, now // MINUTE_MS)
+    done = int(np.searchsorted(times, now, side="right"))
+    return price_of(market, int(prices[done - 1]) if done else opening)
+
+
+@lru_cache(maxsize=MINUTE_TAPES_CACHED)
+def _minute_tape(market: SyntheticMarket, minute: int) -> tuple[int, Ints, Ints]:
+    """A minute's opening price and its trades' times and prices (in time order). The tape
+    is a pure function of the market's seed, so a minute is replayed once, not per request
+    (replaying costs milliseconds; the mark price is asked for by every order)."""
     bar = market.nodes(Level.MINUTE, minute, minute + 1)
-    return price_of(market, int(partial_minute(market, bar, now).close[0]))
+    trades = minute_trades(market, bar)
+    return int(bar.open[0]), trades.time, trades.price
 
 
 @dataclass(frozen=True)

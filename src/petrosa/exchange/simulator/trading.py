@@ -10,12 +10,14 @@ paper account to tests, unsigned.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, Request
 
 from petrosa.exchange.simulator import errors, funding, rejections
 from petrosa.exchange.simulator.desk import Holding, PaperDesk
+from petrosa.exchange.simulator.market import SyntheticMarket
 from petrosa.exchange.simulator.orders import NEW_ORDER_PARAMS, Order, ResponseType
 from petrosa.exchange.simulator.orders import parse_order_request as parse_order
 from petrosa.exchange.simulator.params import Params, query
@@ -181,12 +183,17 @@ async def premium_index(request: Request) -> JsonResponse:
     return JsonResponse(rows[0] if symbol is not None else rows)
 
 
+@lru_cache(maxsize=256)
+def _funding_rate(market: SyntheticMarket, event: int) -> int:
+    """The funding rate of one 8-hour event (a pure function of the market's seed)."""
+    return int(funding.funding_rates(market, range(event, event + 1)).rate[0])
+
+
 def _premium_row(desk: PaperDesk, symbol: str, now: int) -> dict[str, Any]:
     market = desk.market(symbol)
     mark = amount(desk.mark(symbol, now))
     event = now // funding.FUNDING_INTERVAL_MS
-    rates = funding.funding_rates(market, range(event, event + 1))
-    rate = padded_text(int(rates.rate[0]), funding.RATE_DECIMALS, RATE_TEXT_DECIMALS)
+    rate = padded_text(_funding_rate(market, event), funding.RATE_DECIMALS, RATE_TEXT_DECIMALS)
     return {
         "symbol": symbol,
         "markPrice": mark,

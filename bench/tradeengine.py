@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import nats
 import orjson
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench._common import (
     Server,
@@ -141,6 +142,36 @@ def measure(
     }
 
 
+STAGES = ("lock", "read", "order", "protect", "persist", "decide")
+StageTotals = dict[str, tuple[float, float]]
+
+
+def stage_totals(engines: list[Server]) -> StageTotals:
+    """Seconds and count per decision step, summed over the replicas' /metrics."""
+    totals: dict[str, list[float]] = {}
+    for engine in engines:
+        text = httpx.get(f"{engine.base_url}/metrics").text
+        for family in text_string_to_metric_families(text):
+            if family.name != "petrosa_te_decision_stage_seconds":
+                continue
+            for sample in family.samples:
+                kind = sample.name.rsplit("_", 1)[-1]
+                if kind in ("sum", "count"):
+                    slot = totals.setdefault(sample.labels["stage"], [0.0, 0.0])
+                    slot[0 if kind == "sum" else 1] += sample.value
+    return {stage: (values[0], values[1]) for stage, values in totals.items()}
+
+
+def stage_means(before: StageTotals, after: StageTotals) -> dict[str, float]:
+    """Mean milliseconds per step between two scrapes."""
+    means = {}
+    for stage, (seconds, count) in after.items():
+        seconds0, count0 = before.get(stage, (0.0, 0.0))
+        if count > count0:
+            means[stage] = (seconds - seconds0) / (count - count0) * 1000
+    return means
+
+
 async def delete_stream(run: str) -> None:
     client = await nats.connect(NATS_URL)
     with contextlib.suppress(Exception):
@@ -152,23 +183,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--signals", type=int, default=300)
     parser.add_argument("--rate", type=float, default=20.0, help="paced run, signals/s")
+    parser.add_argument(
+        "--dm-backend", default="sqlite", choices=["sqlite", "mariadb", "postgresql"],
+        help="the Data Manager's database",
+    )  # fmt: skip
     args = parser.parse_args()
     console.print(f"trade-engine benchmark · {environment_line()}")
     run = uuid.uuid4().hex[:8]
     with (
-        bench_database("sqlite", "engine_dm") as dm_db,
+        bench_database(args.dm_backend, "engine_dm") as dm_db,
         bench_database("postgresql", "engine_coord") as coord_db,
         data_manager(dm_db) as dm,
         exchange_simulator() as sim,
-        replicas(run, sim, dm, coord_db.url),
+        replicas(run, sim, dm, coord_db.url) as engines,
     ):
         body = httpx.get(f"{sim.base_url}/fapi/v1/premiumIndex").json()
         prices = {item["symbol"]: Decimal(item["markPrice"]) for item in body}
+        start = stage_totals(engines)
         paced = measure(run, dm, make_signals(prices, args.signals, "paced"), args.rate)
+        middle = stage_totals(engines)
         burst = measure(run, dm, make_signals(prices, args.signals, "burst"), None)
+        paced["stages"] = stage_means(start, middle)
+        burst["stages"] = stage_means(middle, stage_totals(engines))
         asyncio.run(delete_stream(run))
     table = new_table(
-        f"signal published → position persisted, 3 replicas, {args.signals} signals per run",
+        f"signal published → position persisted, 3 replicas, {args.signals} signals per run, "
+        f"Data Manager on {args.dm_backend}",
         ["run", "decided", "executed", "p50 ms", "p99 ms", "max ms", "decisions/s"],
     )
     for name, figures in ((f"paced {args.rate:g}/s", paced), ("burst", burst)):
@@ -178,6 +218,14 @@ def main() -> None:
             f"{figures['max'] * 1000:.1f}", f"{figures['per_s']:.1f}",
         )  # fmt: skip
     console.print(table)
+    steps = new_table(
+        "mean ms per step of an executed decision (from the replicas' /metrics)",
+        ["run", *STAGES],
+    )
+    for name, figures in ((f"paced {args.rate:g}/s", paced), ("burst", burst)):
+        means = figures["stages"]
+        steps.add_row(name, *(f"{means[s]:.1f}" if s in means else "—" for s in STAGES))
+    console.print(steps)
     console.print("target: p99 under 100 ms (paced run)")
 
 

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -52,6 +53,21 @@ from petrosa.tradeengine.settings import TradeEngineSettings
 
 log = logging.getLogger(__name__)
 HUNDRED = Decimal(100)
+
+StageObserver = Callable[[str, float], None]
+"""Told how long each step of a decision took: lock, read, order, protect, persist, decide."""
+
+
+class _Stopwatch:
+    def __init__(self, observe: StageObserver | None) -> None:
+        self.observe = observe
+        self.last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        if self.observe is not None:
+            self.observe(stage, now - self.last)
+        self.last = now
 
 
 @dataclass(frozen=True)
@@ -88,8 +104,11 @@ class Executor:
         store: DataManagerClient,
         exchange: TradingExchange,
         locks: Locks,
+        *,
+        observe: StageObserver | None = None,
     ) -> None:
         self.settings = settings
+        self.observe = observe
         self.store = store
         self.exchange = exchange
         self.locks = locks
@@ -120,16 +139,21 @@ class Executor:
 
     async def _handle_locked(self, signal: Signal) -> SignalDecision:
         name = f"symbol.{signal.symbol}"
+        watch = _Stopwatch(self.observe)
         async with self.locks.hold(
             name, self.settings.replica, self.settings.lock_ttl_s, wait=self.settings.lock_wait_s
         ) as held:
+            watch.lap("lock")
             record, view = await self._claim_and_read(signal, held.token)
+            watch.lap("read")
             if record.get("stage") == Stage.DONE.value:
                 previous = SignalDecision.model_validate(record["decision"])
                 return previous.model_copy(update={"status": DecisionStatus.DUPLICATE})
             try:
                 if record.get("created") and view is not None:
-                    order = await self._execute_fresh(signal, view, held.token, held.ensure_valid)
+                    order = await self._execute_fresh(
+                        signal, view, held.token, held.ensure_valid, watch
+                    )
                 else:
                     order = await self._execute(signal, record, held.token, held.ensure_valid)
             except (Rejected, InvalidOrder, OrderRejected) as refusal:
@@ -140,6 +164,7 @@ class Executor:
                 )
             held.ensure_valid()
             await self.ledger.decide(signal.id, held.token, decision)
+            watch.lap("decide")
             return decision
 
     async def _claim_and_read(
@@ -173,7 +198,12 @@ class Executor:
         return MarketView(positions, daily, account, filters, mark)
 
     async def _execute_fresh(
-        self, signal: Signal, view: MarketView, token: int, still_mine: Callable[[], None]
+        self,
+        signal: Signal,
+        view: MarketView,
+        token: int,
+        still_mine: Callable[[], None],
+        watch: _Stopwatch,
     ) -> OrderFill:
         """A signal no replica has touched: nothing to look up before placing."""
         self._precheck(signal)
@@ -186,11 +216,13 @@ class Executor:
             reduce_only=plan.reduce_only, mark_price=view.mark_price, first_attempt=True,
         )  # fmt: skip
         failpoint("after_order")
+        watch.lap("order")
         protective: list[str] = []
         if not order.reduce_only:
             protective = await self._place_protection(
                 signal, _opened_side(order.side), order, view.filters
             )
+            watch.lap("protect")
         still_mine()
         await asyncio.gather(
             self.ledger.record_order(_order_document(order, signal)),
@@ -200,6 +232,7 @@ class Executor:
         )
         if order.reduce_only and current is not None:
             await self._cancel_orders(signal.symbol, current.metadata.get("protective", []))
+        watch.lap("persist")
         return order
 
     async def _execute(

@@ -56,6 +56,16 @@ class EngineMetrics:
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
+        self.stages = Histogram(
+            "petrosa_te_decision_stage_seconds",
+            "Time spent in each step of a decision (lock, read, order, protect, persist, decide)",
+            ["stage"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
+        )
+
+    def observe_stage(self, stage: str, seconds: float) -> None:
+        self.stages.labels(stage).observe(seconds)
 
 
 class Engine:
@@ -66,14 +76,16 @@ class Engine:
         self.store = DataManagerClient()
         self.exchange: TradingExchange = exchange or _exchange(settings)
         self.locks = Locks.from_settings()
-        self.executor = Executor(settings, self.store, self.exchange, self.locks)
+        self.metrics = EngineMetrics()
+        self.executor = Executor(
+            settings, self.store, self.exchange, self.locks, observe=self.metrics.observe_stage
+        )
         self.rollover = DailyRollover(
             self.store,
             self.exchange,
             clock=lambda: dt.datetime.now(dt.UTC),
             replica=settings.replica,
         )
-        self.metrics = EngineMetrics()
         self.selftest_error: str | None = "not run yet"
         self.reconciliation = Reconciliation()
         self.consumer: SignalConsumer | None = None

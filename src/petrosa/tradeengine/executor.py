@@ -392,23 +392,29 @@ class Executor:
 
         await asyncio.gather(*(cancel(client_id) for client_id in client_order_ids))
 
-    async def settle_protection(self, symbol: str) -> int:
-        """Apply stop-loss / take-profit orders that filled on the exchange (leader duty);
-        returns how many were applied. Runs under the symbol's lock like any decision."""
-        position = await self.book.open_position(symbol)
-        if position is None or not position.metadata.get("protective"):
+    async def settle_protection(self, position: Position) -> int:
+        """Apply stop-loss / take-profit orders of ``position`` that filled on the exchange
+        (leader duty); returns how many were applied. One look at the symbol's resting
+        orders per round; only orders no longer resting are looked up, under the symbol's
+        locks like any decision."""
+        symbol, protective = position.symbol, position.metadata.get("protective") or []
+        if not protective:
+            return 0
+        resting = {order.client_order_id for order in await self.exchange.open_orders(symbol)}
+        gone = [client_id for client_id in protective if client_id not in resting]
+        if not gone:
             return 0
         applied = 0
-        async with self.locks.hold(
+        async with self._local_lock(symbol), self.locks.hold(
             f"symbol.{symbol}", self.settings.replica, self.settings.lock_ttl_s,
             wait=self.settings.lock_wait_s,
         ) as held:  # fmt: skip
-            for client_id in position.metadata["protective"]:
+            for client_id in gone:
                 order = await self.exchange.get_order(symbol, client_id)
                 if order is None or not order.is_filled:
                     continue
                 held.ensure_valid()
-                filled = await self._with_fees(order)
+                filled = order if order.commission is not None else await self._with_fees(order)
                 await self.book.apply(position.strategy_id, symbol, filled, fence=held.token)
                 applied += 1
             if applied:

@@ -233,7 +233,7 @@ class Engine:
     async def monitor_protection(self) -> int:
         applied = 0
         for position in await self.store.get_open_positions():
-            applied += await self.executor.settle_protection(position.symbol)
+            applied += await self.executor.settle_protection(position)
         return applied
 
     async def reconcile(self) -> Reconciliation:

@@ -344,3 +344,30 @@ def test_leader_applies_a_protective_order_that_filled_on_the_exchange(
     assert total == closed.realized_pnl  # the entry fee and the protective fill, once each
     # The other one found nothing left to close (both cross in the 6 h jump) or was cancelled.
     assert [o for o in algo_orders if o["algoStatus"] == "NEW"] == []
+
+
+def test_concurrent_signals_for_one_symbol_in_one_replica_add_to_one_position(
+    stack: Stack,
+) -> None:
+    # The lease lock is re-entrant for its owner (the replica), so only the replica's own
+    # queue per symbol keeps two of its tasks from deciding on one position at once.
+    engine = stack.start_replica("solo")
+    price = mark_prices(stack.sim.base_url)["BTCUSDT"]
+    bodies = [signal("many", "BTCUSDT", "buy", price, index) for index in range(8)]
+
+    async def send_all() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=engine.base_url, timeout=60) as client:
+            return await asyncio.gather(*(client.post("/signals", json=b) for b in bodies))
+
+    decisions = [response.json() for response in asyncio.run(send_all())]
+    assert [d["status"] for d in decisions] == ["executed"] * 8, decisions
+    orders = [o for o in sim_orders(stack.sim.base_url) if o["type"] == "MARKET"]
+    assert len(orders) == 8
+    with SyncDataManagerClient(stack.dm.base_url) as dm:
+        (position,) = dm.get_open_positions(symbol="BTCUSDT")
+        assert dm.list_positions(symbol="BTCUSDT") == [position]
+        daily = dm.get_daily_pnl(dt.datetime.now(dt.UTC).date())
+    assert sorted(position.metadata["fills"]) == sorted(o["orderId"] for o in orders)
+    assert position.quantity == sum((Decimal(o["executedQty"]) for o in orders), Decimal(0))
+    assert daily.event_count == 8
+    assert daily.total == -position.fees  # opening fills realize only their fees

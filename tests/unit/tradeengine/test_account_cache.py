@@ -1,0 +1,64 @@
+"""The per-replica account cache: one exchange read per TTL, shared by concurrent callers."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+
+from petrosa.exchange.trading import AccountSnapshot
+from petrosa.tradeengine.account import AccountCache
+
+
+class CountingExchange:
+    def __init__(self) -> None:
+        self.calls = 0
+        self.gate = asyncio.Event()
+
+    async def account(self) -> AccountSnapshot:
+        self.calls += 1
+        await self.gate.wait()
+        return snapshot(Decimal(1000 + self.calls))
+
+
+def snapshot(equity: Decimal) -> AccountSnapshot:
+    zero = Decimal(0)
+    return AccountSnapshot(
+        asset="USDT", wallet_balance=equity, unrealized_pnl=zero, margin_balance=equity,
+        available_balance=equity, initial_margin=zero, maint_margin=zero, update_time=None,
+    )  # fmt: skip
+
+
+async def test_concurrent_callers_share_one_read_and_the_ttl_bounds_reuse() -> None:
+    exchange = CountingExchange()
+    now = [0.0]
+    cache = AccountCache(exchange, 2.0, clock=lambda: now[0])  # type: ignore[arg-type]
+    waiting = [asyncio.create_task(cache.get()) for _ in range(5)]
+    await asyncio.sleep(0)
+    exchange.gate.set()
+    first = await asyncio.gather(*waiting)
+    assert exchange.calls == 1
+    assert {s.equity for s in first} == {Decimal(1001)}
+    now[0] = 1.9
+    assert (await cache.get()).equity == Decimal(1001)
+    assert exchange.calls == 1
+    now[0] = 2.0
+    assert (await cache.get()).equity == Decimal(1002)
+    assert exchange.calls == 2
+
+
+async def test_a_failed_read_is_not_cached() -> None:
+    class Failing(CountingExchange):
+        async def account(self) -> AccountSnapshot:
+            self.calls += 1
+            if self.calls == 1:
+                raise ConnectionError("exchange unreachable")
+            return snapshot(Decimal(5))
+
+    exchange = Failing()
+    cache = AccountCache(exchange, 2.0, clock=lambda: 0.0)  # type: ignore[arg-type]
+    with pytest.raises(ConnectionError):
+        await cache.get()
+    assert (await cache.get()).equity == Decimal(5)
+    assert exchange.calls == 2

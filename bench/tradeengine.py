@@ -1,13 +1,17 @@
 """Trade-engine benchmark (issue 4): signal published → position persisted.
 
 Three engine replicas (separate processes) share one JetStream durable consumer; the Data
-Manager runs on SQLite, coordination on PostgreSQL, the exchange is the simulator's paper
-account. Each signal carries its publish time; the latency is its decision's ``decided_at``
-(written after the position and P&L are persisted) minus that time.
+Manager runs on SQLite (``--dm-backend``), coordination on PostgreSQL, the exchange is the
+simulator's paper account with Binance's futures weight budget (2,400 per minute). Each
+signal carries its publish time; the latency is its decision's ``decided_at`` (written after
+the position and P&L are persisted) minus that time.
 
-    python -m bench.tradeengine [--signals 300] [--rate 20]
+    python -m bench.tradeengine [--signals 150] [--rate 5] [--dm-backend sqlite]
 
-Paced run: ``--rate`` signals/s, for latency. Burst run: all at once, for throughput.
+Paced run: ``--rate`` signals/s, for latency. Burst run: all at once, for throughput. An
+executed decision costs about 6 weight (mark price 1, the order's trades 5), so the budget
+sustains about 5 decisions/s; faster runs show the engine waiting for the exchange's next
+minute instead of collecting 429s (the table shows the weight used, 429s and 418s).
 Target: p99 under 100 ms.
 """
 
@@ -120,12 +124,20 @@ def collect(dm_url: str, ids: set[str], timeout_s: float) -> dict[str, dict[str,
             time.sleep(0.5)
 
 
+def futures_usage(sim: Server) -> dict[str, int]:
+    """The simulator's request-weight counters for the futures market."""
+    usage: dict[str, int] = httpx.get(f"{sim.base_url}/sim/stats").json()["markets"]["futures"]
+    return usage
+
+
 def measure(
-    run: str, dm: Server, signals: list[dict[str, Any]], rate: float | None
+    run: str, dm: Server, sim: Server, signals: list[dict[str, Any]], rate: float | None
 ) -> dict[str, Any]:
     started = time.time()
+    before = futures_usage(sim)
     sent = asyncio.run(publish(run, signals, rate))
     decisions = collect(dm.base_url, set(sent), timeout_s=300)
+    after = futures_usage(sim)
     latencies = sorted(
         dt.datetime.fromisoformat(d["decided_at"]).timestamp() - sent[signal_id]
         for signal_id, d in decisions.items()
@@ -139,6 +151,9 @@ def measure(
         "p99": percentile(latencies, 0.99),
         "max": latencies[-1],
         "per_s": len(decisions) / (last - started),
+        "weight": after["weight_total"] - before["weight_total"],
+        "http_429": after["rate_limited_429"] - before["rate_limited_429"],
+        "http_418": after["banned_418"] - before["banned_418"],
     }
 
 
@@ -181,8 +196,8 @@ async def delete_stream(run: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--signals", type=int, default=300)
-    parser.add_argument("--rate", type=float, default=20.0, help="paced run, signals/s")
+    parser.add_argument("--signals", type=int, default=150)
+    parser.add_argument("--rate", type=float, default=5.0, help="paced run, signals/s")
     parser.add_argument(
         "--dm-backend", default="sqlite", choices=["sqlite", "mariadb", "postgresql"],
         help="the Data Manager's database",
@@ -200,22 +215,34 @@ def main() -> None:
         body = httpx.get(f"{sim.base_url}/fapi/v1/premiumIndex").json()
         prices = {item["symbol"]: Decimal(item["markPrice"]) for item in body}
         start = stage_totals(engines)
-        paced = measure(run, dm, make_signals(prices, args.signals, "paced"), args.rate)
+        paced = measure(run, dm, sim, make_signals(prices, args.signals, "paced"), args.rate)
         middle = stage_totals(engines)
-        burst = measure(run, dm, make_signals(prices, args.signals, "burst"), None)
+        burst = measure(run, dm, sim, make_signals(prices, args.signals, "burst"), None)
         paced["stages"] = stage_means(start, middle)
         burst["stages"] = stage_means(middle, stage_totals(engines))
         asyncio.run(delete_stream(run))
     table = new_table(
         f"signal published → position persisted, 3 replicas, {args.signals} signals per run, "
         f"Data Manager on {args.dm_backend}",
-        ["run", "decided", "executed", "p50 ms", "p99 ms", "max ms", "decisions/s"],
+        [
+            "run",
+            "decided",
+            "executed",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            "decisions/s",
+            "weight",
+            "429",
+            "418",
+        ],
     )
     for name, figures in ((f"paced {args.rate:g}/s", paced), ("burst", burst)):
         table.add_row(
             name, str(figures["decided"]), str(figures["executed"]),
             f"{figures['p50'] * 1000:.1f}", f"{figures['p99'] * 1000:.1f}",
             f"{figures['max'] * 1000:.1f}", f"{figures['per_s']:.1f}",
+            str(figures["weight"]), str(figures["http_429"]), str(figures["http_418"]),
         )  # fmt: skip
     console.print(table)
     steps = new_table(

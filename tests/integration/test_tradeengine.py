@@ -349,8 +349,8 @@ def test_leader_applies_a_protective_order_that_filled_on_the_exchange(
 def test_concurrent_signals_for_one_symbol_in_one_replica_add_to_one_position(
     stack: Stack,
 ) -> None:
-    # The lease lock is re-entrant for its owner (the replica), so only the replica's own
-    # queue per symbol keeps two of its tasks from deciding on one position at once.
+    # The lease is the replica's (re-acquiring it as the same owner succeeds), so tasks of
+    # one replica must still take turns on a symbol, or they would all open a position.
     engine = stack.start_replica("solo")
     price = mark_prices(stack.sim.base_url)["BTCUSDT"]
     bodies = [signal("many", "BTCUSDT", "buy", price, index) for index in range(8)]

@@ -6,9 +6,6 @@ ordered, done — so a replica taking over after a crash resumes where the previ
 one stopped. The entry order's client order id is derived from the signal id: if the
 previous holder placed it before dying, placing again returns that same order.
 
-Within one replica, decisions on a symbol queue on a local lock first: the lease lock is
-re-entrant for its owner (the replica), so it cannot separate two tasks of the same process.
-
 A fresh claim (the ledger record was created by this call) takes the fast path: the claim
 and every read the plan needs go out together, the order is placed without a prior
 look-up, and the position, P&L event and order record are written together before the
@@ -22,7 +19,6 @@ import contextlib
 import datetime as dt
 import logging
 import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, Decimal
@@ -115,9 +111,6 @@ class Executor:
         self.ledger = Ledger(store, settings.replica)
         self.book = Book(store)
         self.accounts = AccountCache(exchange, settings.account_cache_s)
-        self._symbol_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
         self.limits = RiskLimits(
             max_position_notional=settings.max_position_notional,
             max_total_exposure=settings.max_total_exposure,
@@ -126,18 +119,10 @@ class Executor:
             cooldown=settings.cooldown,
         )
 
-    def _local_lock(self, symbol: str) -> asyncio.Lock:
-        lock = self._symbol_locks.get(symbol)
-        if lock is None:
-            lock = self._symbol_locks[symbol] = asyncio.Lock()
-        return lock
-
     async def handle(self, signal: Signal) -> SignalDecision:
-        """Decide and, if accepted, execute ``signal``; the decision is durable on return."""
-        async with self._local_lock(signal.symbol):
-            return await self._handle_locked(signal)
-
-    async def _handle_locked(self, signal: Signal) -> SignalDecision:
+        """Decide and, if accepted, execute ``signal``; the decision is durable on return.
+        (Tasks of this replica on one symbol take turns inside ``Locks.hold`` before they
+        compete with other replicas on the store.)"""
         name = f"symbol.{signal.symbol}"
         watch = _Stopwatch(self.observe)
         async with self.locks.hold(
@@ -396,7 +381,7 @@ class Executor:
         """Apply stop-loss / take-profit orders of ``position`` that filled on the exchange
         (leader duty); returns how many were applied. One look at the symbol's resting
         orders per round; only orders no longer resting are looked up, under the symbol's
-        locks like any decision."""
+        lock like any decision."""
         symbol, protective = position.symbol, position.metadata.get("protective") or []
         if not protective:
             return 0
@@ -405,7 +390,7 @@ class Executor:
         if not gone:
             return 0
         applied = 0
-        async with self._local_lock(symbol), self.locks.hold(
+        async with self.locks.hold(
             f"symbol.{symbol}", self.settings.replica, self.settings.lock_ttl_s,
             wait=self.settings.lock_wait_s,
         ) as held:  # fmt: skip

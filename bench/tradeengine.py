@@ -157,12 +157,15 @@ def measure(
     }
 
 
-STAGES = ("lock", "read", "order", "protect", "persist", "decide")
-StageTotals = dict[str, tuple[float, float]]
+STAGES = ("arrival", "lock", "read", "order", "protect", "persist", "decide")
+SLOW_S = "0.1"
+"""A step slower than this (a histogram bucket bound) is counted as slow."""
+StageTotals = dict[str, tuple[float, float, float]]
 
 
 def stage_totals(engines: list[Server]) -> StageTotals:
-    """Seconds and count per decision step, summed over the replicas' /metrics."""
+    """Seconds, count and count within 100 ms per decision step, summed over the replicas'
+    /metrics."""
     totals: dict[str, list[float]] = {}
     for engine in engines:
         text = httpx.get(f"{engine.base_url}/metrics").text
@@ -170,20 +173,25 @@ def stage_totals(engines: list[Server]) -> StageTotals:
             if family.name != "petrosa_te_decision_stage_seconds":
                 continue
             for sample in family.samples:
-                kind = sample.name.rsplit("_", 1)[-1]
-                if kind in ("sum", "count"):
-                    slot = totals.setdefault(sample.labels["stage"], [0.0, 0.0])
-                    slot[0 if kind == "sum" else 1] += sample.value
-    return {stage: (values[0], values[1]) for stage, values in totals.items()}
+                slot = totals.setdefault(sample.labels["stage"], [0.0, 0.0, 0.0])
+                if sample.name.endswith("_sum"):
+                    slot[0] += sample.value
+                elif sample.name.endswith("_count"):
+                    slot[1] += sample.value
+                elif sample.labels.get("le") == SLOW_S:
+                    slot[2] += sample.value
+    return {stage: (values[0], values[1], values[2]) for stage, values in totals.items()}
 
 
-def stage_means(before: StageTotals, after: StageTotals) -> dict[str, float]:
-    """Mean milliseconds per step between two scrapes."""
+def stage_means(before: StageTotals, after: StageTotals) -> dict[str, str]:
+    """Mean milliseconds per step between two scrapes, and how many took over 100 ms."""
     means = {}
-    for stage, (seconds, count) in after.items():
-        seconds0, count0 = before.get(stage, (0.0, 0.0))
+    for stage, (seconds, count, fast) in after.items():
+        seconds0, count0, fast0 = before.get(stage, (0.0, 0.0, 0.0))
         if count > count0:
-            means[stage] = (seconds - seconds0) / (count - count0) * 1000
+            mean = (seconds - seconds0) / (count - count0) * 1000
+            slow = (count - count0) - (fast - fast0)
+            means[stage] = f"{mean:.1f} ({slow:.0f})"
     return means
 
 
@@ -246,12 +254,12 @@ def main() -> None:
         )  # fmt: skip
     console.print(table)
     steps = new_table(
-        "mean ms per step of an executed decision (from the replicas' /metrics)",
+        "mean ms per step of a decision (how many took over 100 ms), from the replicas' /metrics",
         ["run", *STAGES],
     )
     for name, figures in ((f"paced {args.rate:g}/s", paced), ("burst", burst)):
         means = figures["stages"]
-        steps.add_row(name, *(f"{means[s]:.1f}" if s in means else "—" for s in STAGES))
+        steps.add_row(name, *(means.get(s, "—") for s in STAGES))
     console.print(steps)
     console.print("target: p99 under 100 ms (paced run)")
 

@@ -51,7 +51,8 @@ log = logging.getLogger(__name__)
 HUNDRED = Decimal(100)
 
 StageObserver = Callable[[str, float], None]
-"""Told how long each step of a decision took: lock, read, order, protect, persist, decide."""
+"""Told how long each step of a decision took: arrival (the signal's timestamp to the start
+of its handling: transport and queueing), lock, read, order, protect, persist, decide."""
 
 
 class _Stopwatch:
@@ -125,6 +126,8 @@ class Executor:
         compete with other replicas on the store.)"""
         name = f"symbol.{signal.symbol}"
         watch = _Stopwatch(self.observe)
+        if self.observe is not None:
+            self.observe("arrival", (dt.datetime.now(dt.UTC) - signal.timestamp).total_seconds())
         async with self.locks.hold(
             name, self.settings.replica, self.settings.lock_ttl_s, wait=self.settings.lock_wait_s
         ) as held:

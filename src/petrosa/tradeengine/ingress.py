@@ -18,7 +18,12 @@ from nats.js.errors import BadRequestError
 log = logging.getLogger(__name__)
 
 SIGNALS_SUBJECT = "signals.trading"
-FETCH_BATCH = 16
+CONCURRENCY = 16
+"""Signals one replica handles at once (different symbols run in parallel)."""
+FETCH_BATCH = 1
+"""Messages asked for per pull. One: nats-py's fetch of a batch can hold the first message
+until the batch fills or the pull expires, which showed as arrivals delayed by 100-250 ms
+(bench/tradeengine.py, "arrival" step); a pull per message costs one small round trip."""
 FETCH_WAIT_S = 1.0
 NAK_DELAY_S = 1.0
 
@@ -46,7 +51,7 @@ class SignalConsumer:
         durable: str,
         ack_wait_s: float,
         handler: Handler,
-        concurrency: int = FETCH_BATCH,
+        concurrency: int = CONCURRENCY,
     ) -> None:
         self.url = url
         self.stream = stream

@@ -58,7 +58,8 @@ class EngineMetrics:
         )
         self.stages = Histogram(
             "petrosa_te_decision_stage_seconds",
-            "Time spent in each step of a decision (lock, read, order, protect, persist, decide)",
+            "Time spent in each step of a decision (arrival: signal timestamp to handling; "
+            "lock, read, order, protect, persist, decide)",
             ["stage"],
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),

@@ -32,6 +32,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.read
 	$(BIN)/python -m bench.extraction
+	$(BIN)/python -m bench.tradeengine
+	$(BIN)/python -m bench.engine_calls
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -371,3 +371,28 @@ def test_concurrent_signals_for_one_symbol_in_one_replica_add_to_one_position(
     assert position.quantity == sum((Decimal(o["executedQty"]) for o in orders), Decimal(0))
     assert daily.event_count == 8
     assert daily.total == -position.fees  # opening fills realize only their fees
+
+
+def test_a_position_closed_by_api_is_closed_once(stack: Stack) -> None:
+    engine = stack.start_replica("operator")
+    price = mark_prices(stack.sim.base_url)["ETHUSDT"]
+    opened = post(engine, signal("op", "ETHUSDT", "buy", price, 1)).json()
+    assert opened["status"] == "executed"
+
+    url = f"{engine.base_url}/positions/ETHUSDT/close"
+    first = httpx.post(url, timeout=30).json()
+    again = httpx.post(url, timeout=30)  # the position is closed now: nothing to close
+    assert (first["status"], first["action"]) == ("executed", "close")
+    assert again.status_code == 404
+    keyed = httpx.post(url, params={"request_id": "desk-7"}, timeout=30).json()
+    repeat = httpx.post(url, params={"request_id": "desk-7"}, timeout=30).json()
+    assert (keyed["status"], keyed["reason"]) == ("rejected", "close: no open position")
+    assert repeat["status"] == "duplicate"
+    assert httpx.post(f"{engine.base_url}/positions/eth-usdt/close", timeout=30).status_code == 422
+
+    closes = [o for o in sim_orders(stack.sim.base_url) if o["reduceOnly"]]
+    assert len(closes) == 1
+    with SyncDataManagerClient(stack.dm.base_url) as dm:
+        assert dm.get_open_positions(symbol="ETHUSDT") == []
+        (closed,) = dm.list_positions(symbol="ETHUSDT", status="closed")
+    assert closed.metadata["fills"][-1] == closes[0]["orderId"]

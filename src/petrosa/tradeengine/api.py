@@ -7,17 +7,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from petrosa import __version__
 from petrosa.client import DataManagerError
+from petrosa.contracts.market import Symbol
 from petrosa.contracts.signals import Signal, SignalDecision
-from petrosa.contracts.trading import DailyPnl, Position, PositionStatus
+from petrosa.contracts.trading import DailyPnl, Identifier, Position, PositionStatus
 from petrosa.coordination import CoordinationError
 from petrosa.tradeengine.ledger import FenceLost
-from petrosa.tradeengine.service import Engine
+from petrosa.tradeengine.service import Engine, NoOpenPosition
 from petrosa.tradeengine.settings import TradeEngineSettings
 
 Limit = Annotated[int, Query(ge=1, le=1_000)]
@@ -96,6 +97,22 @@ def create_app(
     ) -> list[Position]:
         store = engine_of(request).store
         return list(await store.list_positions(status=status, symbol=symbol, limit=limit))
+
+    @app.post("/positions/{symbol}/close", response_model=SignalDecision, tags=["positions"])
+    async def close_position(
+        symbol: Annotated[Symbol, Path()],
+        request: Request,
+        request_id: Annotated[Identifier | None, Query()] = None,
+    ) -> SignalDecision:
+        """Close the symbol's open position at market, as a ``close`` signal (decided once:
+        a retry with the same ``request_id``, or without one while the same position is
+        open, returns the recorded decision as a duplicate)."""
+        try:
+            return await engine_of(request).close_position(symbol, request_id)
+        except NoOpenPosition as missing:
+            raise HTTPException(404, str(missing)) from None
+        except (FenceLost, CoordinationError, DataManagerError) as error:
+            raise HTTPException(503, f"try again: {error}", headers={"Retry-After": "1"}) from None
 
     @app.get("/pnl/daily/{date}", response_model=DailyPnl, tags=["positions"])
     async def daily_pnl(date: dt.date, request: Request) -> DailyPnl:

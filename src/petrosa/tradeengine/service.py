@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from petrosa.bus import BusSettings
 from petrosa.client import DataManagerClient, DataManagerError
-from petrosa.contracts.signals import DecisionStatus, Signal, SignalDecision
+from petrosa.contracts.signals import DecisionStatus, Signal, SignalAction, SignalDecision
 from petrosa.coordination import CoordinationError, LeaderElection, Locks
 from petrosa.exchange.binance import BinanceFuturesTrading, BinanceSettings
 from petrosa.exchange.trading import ExchangePosition, TradingExchange
@@ -34,6 +34,10 @@ RECONCILE_EVERY_S = 60.0
 MONITOR_EVERY_S = 2.0
 """How often the leader looks for protective orders that filled on the exchange."""
 STARTUP_RETRY_MAX_S = 10.0
+
+
+class NoOpenPosition(LookupError):
+    """A close was asked for a symbol without an open position."""
 
 
 @dataclass
@@ -165,6 +169,32 @@ class Engine:
         self.metrics.decisions.labels(decision.status.value).inc()
         self.metrics.latency.observe(time.perf_counter() - started)
         return decision
+
+    async def close_position(self, symbol: str, request_id: str | None = None) -> SignalDecision:
+        """Close ``symbol``'s open position at market through the signal pipeline (decided
+        once, recorded with its reason, the order's client id derived from the signal id).
+
+        The close signal's id is ``api-close:<request_id>`` when the caller gives one, else
+        ``api-close:<position id>``: a retried close never closes twice. Without a request id
+        and with no open position, :class:`NoOpenPosition` is raised.
+        """
+        if request_id is None:
+            open_now = await self.store.get_open_positions(symbol=symbol)
+            if not open_now:
+                raise NoOpenPosition(f"no open position on {symbol}")
+            key = open_now[0].position_id
+        else:
+            key = request_id
+        signal = Signal(
+            signal_id=f"api-close:{key}",
+            strategy_id="api",
+            symbol=symbol,
+            action=SignalAction.CLOSE,
+            confidence=1.0,
+            price=await self.exchange.mark_price(symbol),
+            timestamp=dt.datetime.now(dt.UTC),
+        )
+        return await self.submit(signal)
 
     async def handle_payload(self, payload: bytes) -> bool:
         """A NATS message; True when it may be acked."""

@@ -396,3 +396,30 @@ def test_a_position_closed_by_api_is_closed_once(stack: Stack) -> None:
         assert dm.get_open_positions(symbol="ETHUSDT") == []
         (closed,) = dm.list_positions(symbol="ETHUSDT", status="closed")
     assert closed.metadata["fills"][-1] == closes[0]["orderId"]
+
+
+def test_unrealized_pnl_follows_the_mark_price(tmp_path: Path, stack: Stack) -> None:
+    stack.sim.stop()  # a frozen clock: the mark price moves only when the test moves time
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    stack.sim = start_exchange_simulator(tmp_path, "--clock-start", now, "--freeze-clock")
+    engine = stack.start_replica("marker", TRADEENGINE_RECONCILE_EVERY_S="1")
+    price = mark_prices(stack.sim.base_url)["BTCUSDT"]
+    short = signal("mtm", "BTCUSDT", "sell", price, 1) | {"quantity": "0.002"}
+    assert post(engine, short).json()["status"] == "executed"
+
+    def expected(position: dict[str, Any]) -> Decimal:
+        mark = mark_prices(stack.sim.base_url)["BTCUSDT"]
+        return (Decimal(position["entry_price"]) - mark) * Decimal(position["quantity"])
+
+    for hours in (0, 5):
+        httpx.post(f"{stack.sim.base_url}/sim/clock/advance", params={"ms": hours * 3_600_000})
+        (live,) = httpx.get(f"{engine.base_url}/positions", params={"status": "open"}).json()
+        assert Decimal(live["unrealized_pnl"]) == expected(live)
+    assert expected(live) != 0  # five hours moved the price
+    deadline = time.monotonic() + 30
+    with SyncDataManagerClient(stack.dm.base_url) as dm:  # the leader stores it too
+        while (stored := dm.get_open_positions(symbol="BTCUSDT")[0]).unrealized_pnl != (
+            expected(live)
+        ):
+            assert time.monotonic() < deadline, stored
+            time.sleep(0.5)

@@ -95,8 +95,9 @@ def create_app(
         symbol: str | None = None,
         limit: Limit = 100,
     ) -> list[Position]:
-        store = engine_of(request).store
-        return list(await store.list_positions(status=status, symbol=symbol, limit=limit))
+        """Positions, newest first; open ones with their unrealized P&L at the mark price
+        now (stored values are refreshed by the leader every minute)."""
+        return await engine_of(request).marked_positions(status, symbol, limit)
 
     @app.post("/positions/{symbol}/close", response_model=SignalDecision, tags=["positions"])
     async def close_position(

@@ -135,6 +135,18 @@ class Book:
         await asyncio.gather(*writes)
         return outcome.realized
 
+    async def mark(self, position: Position, mark_price: Decimal, *, fence: int) -> bool:
+        """Store the open position's unrealized P&L at ``mark_price``; False when it was
+        already the stored value (nothing written)."""
+        unrealized = as_open(position).unrealized(mark_price)
+        if unrealized == position.unrealized_pnl:
+            return False
+        fields = position.model_dump(exclude={"position_id", "updated_at", "unrealized_pnl"})
+        await self.store.upsert_position(
+            position.position_id, PositionIn(**fields, unrealized_pnl=unrealized), fence=fence
+        )
+        return True
+
     async def add_protection(
         self, position: Position, client_order_ids: list[str], *, fence: int
     ) -> None:
@@ -177,6 +189,7 @@ class Book:
                 entry_price=state.entry_price,
                 exit_price=order.avg_price if closed else None,
                 realized_pnl=state.realized_pnl,
+                unrealized_pnl=Decimal(0) if closed else state.unrealized(order.avg_price),
                 fees=state.fees,
                 opened_at=state.opened_at,
                 closed_at=order.update_time if closed else None,

@@ -409,6 +409,20 @@ class Executor:
                 await self._cancel_protection(symbol)
         return applied
 
+    async def mark_to_market(self, symbol: str) -> bool:
+        """Store the open position's unrealized P&L at the current mark price (leader duty,
+        under the symbol's lock so it cannot overwrite a decision's write)."""
+        mark = await self.exchange.mark_price(symbol)
+        async with self.locks.hold(
+            f"symbol.{symbol}", self.settings.replica, self.settings.lock_ttl_s,
+            wait=self.settings.lock_wait_s,
+        ) as held:  # fmt: skip
+            position = await self.book.open_position(symbol)
+            if position is None:
+                return False
+            held.ensure_valid()
+            return await self.book.mark(position, mark, fence=held.token)
+
     def _decision(
         self,
         signal: Signal,

@@ -17,10 +17,12 @@ from pydantic import ValidationError
 from petrosa.bus import BusSettings
 from petrosa.client import DataManagerClient, DataManagerError
 from petrosa.contracts.signals import DecisionStatus, Signal, SignalAction, SignalDecision
+from petrosa.contracts.trading import Position, PositionStatus
 from petrosa.coordination import CoordinationError, LeaderElection, Locks
 from petrosa.exchange.binance import BinanceFuturesTrading, BinanceSettings
 from petrosa.exchange.trading import ExchangePosition, TradingExchange
 from petrosa.resilience import full_jitter_backoff
+from petrosa.tradeengine.book import as_open
 from petrosa.tradeengine.executor import Executor
 from petrosa.tradeengine.ingress import SignalConsumer
 from petrosa.tradeengine.ledger import SIGNALS, FenceLost
@@ -30,7 +32,6 @@ from petrosa.tradeengine.settings import TradeEngineSettings
 log = logging.getLogger(__name__)
 SELFTEST = "tradeengine_selftest"
 LEADER_ELECTION = "tradeengine.leader"
-RECONCILE_EVERY_S = 60.0
 MONITOR_EVERY_S = 2.0
 """How often the leader looks for protective orders that filled on the exchange."""
 STARTUP_RETRY_MAX_S = 10.0
@@ -251,7 +252,8 @@ class Engine:
                 await self.monitor_protection()
                 if time.monotonic() >= next_reconcile:
                     await self.reconcile()
-                    next_reconcile = time.monotonic() + RECONCILE_EVERY_S
+                    await self.mark_to_market()
+                    next_reconcile = time.monotonic() + self.settings.reconcile_every_s
             except Exception as error:  # a failed round is reported, the next one tries again
                 log.warning("leader round failed: %s", error)
                 self.reconciliation.differences = [f"leader round failed: {error}"]
@@ -266,6 +268,34 @@ class Engine:
         for position in await self.store.get_open_positions():
             applied += await self.executor.settle_protection(position)
         return applied
+
+    async def mark_to_market(self) -> int:
+        """Store every open position's unrealized P&L at the current mark price; returns
+        how many changed."""
+        changed = 0
+        for symbol in sorted({p.symbol for p in await self.store.get_open_positions()}):
+            changed += await self.executor.mark_to_market(symbol)
+        return changed
+
+    async def marked_positions(
+        self, status: PositionStatus | None, symbol: str | None, limit: int
+    ) -> list[Position]:
+        """Positions as stored, open ones with their unrealized P&L at the mark price now."""
+        found = await self.store.list_positions(status=status, symbol=symbol, limit=limit)
+        open_symbols = sorted({p.symbol for p in found if p.status is PositionStatus.OPEN})
+        marks = dict(
+            zip(
+                open_symbols,
+                await asyncio.gather(*(self.exchange.mark_price(s) for s in open_symbols)),
+                strict=True,
+            )
+        )
+        return [
+            p.model_copy(update={"unrealized_pnl": as_open(p).unrealized(marks[p.symbol])})
+            if p.status is PositionStatus.OPEN
+            else p
+            for p in found
+        ]
 
     async def reconcile(self) -> Reconciliation:
         stored = {p.symbol: p for p in await self.store.get_open_positions()}

@@ -36,6 +36,8 @@ class TradeEngineSettings(BaseSettings):
     cooldown_s: float = Field(default=0.0, ge=0)
     account_cache_s: float = Field(default=2.0, ge=0)
     """How long a replica reuses the exchange's account equity for sizing and risk."""
+    reconcile_every_s: float = Field(default=60.0, gt=0)
+    """How often the leader reconciles positions and stores their unrealized P&L."""
     lock_ttl_s: float = Field(default=10.0, gt=0)
     lock_wait_s: float = Field(default=30.0, ge=0)
     nats_subject: str = "signals.trading"

@@ -423,3 +423,26 @@ def test_unrealized_pnl_follows_the_mark_price(tmp_path: Path, stack: Stack) -> 
         ):
             assert time.monotonic() < deadline, stored
             time.sleep(0.5)
+
+
+def test_a_wiped_coordination_store_does_not_wedge_fenced_positions(
+    tmp_path: Path, stack: Stack
+) -> None:
+    # Position writes are fenced by the symbol lock's token; a coordination store deleted
+    # and recreated must not hand out tokens below the ones the positions already hold.
+    coordination = tmp_path / "coordination.db"
+    url = f"sqlite:///{coordination}"
+    before = stack.start_replica("before-wipe", COORDINATION_URL=url)
+    price = mark_prices(stack.sim.base_url)["ETHUSDT"]
+    for index in (1, 2, 3):  # each decision is a new tenure of the lock: a new token
+        buy = post(before, signal("wipe", "ETHUSDT", "buy", price, index)).json()
+        assert buy["status"] == "executed"
+    before.stop()
+    coordination.unlink()
+
+    after = stack.start_replica("after-wipe", COORDINATION_URL=url)
+    closed = post(after, signal("wipe", "ETHUSDT", "close", price, 4))
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["status"] == "executed"
+    with SyncDataManagerClient(stack.dm.base_url) as dm:
+        assert dm.get_open_positions(symbol="ETHUSDT") == []

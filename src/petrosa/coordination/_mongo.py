@@ -25,7 +25,7 @@ from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
 from petrosa.coordination._errors import StoreUnavailable
 from petrosa.coordination._lease import Grant, LeaseInfo
-from petrosa.coordination._rules import FIRST_TOKEN
+from petrosa.coordination._rules import first_token
 
 DEFAULT_DATABASE = "petrosa"
 """Used when the URL names no database (``mongodb://host:27017/``)."""
@@ -71,7 +71,7 @@ def acquire_pipeline(owner: str, now: dt.datetime, ttl: float) -> list[dict[str,
     held_by_owner = {
         "$and": [{"$eq": ["$owner", {"$literal": owner}]}, {"$gt": ["$expires_at", now]}]
     }
-    next_token = {"$add": [{"$ifNull": ["$token", FIRST_TOKEN - 1]}, 1]}
+    next_token = {"$add": [{"$ifNull": ["$token", first_token(now.timestamp()) - 1]}, 1]}
     return [
         {"$set": {"token": {"$cond": [held_by_owner, "$token", next_token]}}},
         {"$set": {"owner": {"$literal": owner}, "expires_at": now + _seconds(ttl)}},

@@ -5,14 +5,23 @@ own language (so that each decision is one atomic step there); the in-memory sto
 them directly; the unit tests pin them down.
 
 Times are seconds on the store's clock. A row is never deleted: releasing clears the owner
-but keeps ``token``, so the fencing counter survives and is never reused.
+but keeps ``token``, so the fencing counter survives and is never reused. A new lock's
+first token is the store's time in microseconds, not 1: if the store is wiped (a deleted
+SQLite file, a recreated table), the tokens handed out afterwards are still greater than
+every earlier one, so the resources they fence (positions in the Data Manager) keep
+accepting the new holders' writes and refusing the old ones'.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-FIRST_TOKEN = 1
+TOKENS_PER_SECOND = 1_000_000
+
+
+def first_token(now: float) -> int:
+    """The token of a lock's first holder: the store's time ``now`` in microseconds."""
+    return int(now * TOKENS_PER_SECOND)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +46,7 @@ def after_acquire(row: LeaseRow | None, owner: str, now: float, ttl: float) -> L
     new holder (it may have been taken and released meanwhile), so it gets a new token too.
     """
     if row is None:
-        return LeaseRow(owner=owner, token=FIRST_TOKEN, expires_at=now + ttl)
+        return LeaseRow(owner=owner, token=first_token(now), expires_at=now + ttl)
     if is_held(row, now):
         if row.owner != owner:
             return None

@@ -29,6 +29,11 @@ _NOW = {
     # SQLite keeps 'now' fixed for the whole statement; its clock is this host's.
     "sqlite": "((julianday('now') - 2440587.5) * 86400.0)",
 }
+_FIRST_TOKEN = {  # the store's time in microseconds (see _rules.first_token)
+    "postgresql": "CAST(FLOOR({now} * 1000000) AS BIGINT)",
+    "mysql": "CAST(FLOOR({now} * 1000000) AS SIGNED)",
+    "sqlite": "CAST({now} * 1000000 AS INTEGER)",
+}
 _TTL = {
     "postgresql": "CAST(:ttl AS DOUBLE PRECISION)",
     "mysql": ":ttl",
@@ -62,7 +67,7 @@ _CREATE = {
 
 _UPSERT_ACQUIRE = f"""
 INSERT INTO {TABLE} (name, owner, token, expires_at)
-VALUES (:name, :owner, 1, {{now}} + {{ttl}})
+VALUES (:name, :owner, {{first_token}}, {{now}} + {{ttl}})
 ON CONFLICT (name) DO UPDATE SET
     token = CASE WHEN {TABLE}.owner = excluded.owner AND {TABLE}.expires_at > {{now}}
                  THEN {TABLE}.token ELSE {TABLE}.token + 1 END,
@@ -73,7 +78,7 @@ RETURNING token, expires_at
 """
 
 _MYSQL_ENSURE_ROW = f"""
-INSERT INTO {TABLE} (name, owner, token, expires_at) VALUES (:name, NULL, 0, 0)
+INSERT INTO {TABLE} (name, owner, token, expires_at) VALUES (:name, NULL, {{first_token}} - 1, 0)
 ON DUPLICATE KEY UPDATE name = name
 """
 
@@ -128,8 +133,10 @@ def statements_for(dialect: str) -> LeaseStatements:
     if dialect not in _NOW:
         raise ValueError(f"no lease statements for dialect {dialect!r}")
 
+    first = _FIRST_TOKEN[dialect].format(now=_NOW[dialect])
+
     def fill(template: str) -> str:
-        return template.format(now=_NOW[dialect], ttl=_TTL[dialect]).strip()
+        return template.format(now=_NOW[dialect], ttl=_TTL[dialect], first_token=first).strip()
 
     mysql = dialect == "mysql"
     returning = "" if mysql else "\nRETURNING token, expires_at"
@@ -137,7 +144,7 @@ def statements_for(dialect: str) -> LeaseStatements:
         dialect=dialect,
         create=_CREATE[dialect],
         acquire=fill(_MYSQL_TAKE if mysql else _UPSERT_ACQUIRE),
-        ensure_row=_MYSQL_ENSURE_ROW.strip() if mysql else None,
+        ensure_row=fill(_MYSQL_ENSURE_ROW) if mysql else None,
         renew=fill(_RENEW) + returning,
         read_back=_READ_BACK,
         release=fill(_RELEASE),

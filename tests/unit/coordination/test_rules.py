@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from petrosa.coordination._rules import (
-    FIRST_TOKEN,
     LeaseRow,
     after_acquire,
     after_release,
     after_renew,
+    first_token,
     is_held,
 )
 
@@ -21,8 +21,22 @@ def held_by(owner: str, token: int = 5, expires_at: float = NOW + 3) -> LeaseRow
     return LeaseRow(owner=owner, token=token, expires_at=expires_at)
 
 
-def test_a_lock_never_seen_starts_at_the_first_token() -> None:
-    assert after_acquire(None, "a", NOW, TTL) == LeaseRow("a", FIRST_TOKEN, NOW + TTL)
+def test_a_lock_never_seen_starts_at_the_store_time_in_microseconds() -> None:
+    assert after_acquire(None, "a", NOW, TTL) == LeaseRow("a", 1_000_000_000, NOW + TTL)
+
+
+def test_a_wiped_store_hands_out_tokens_above_every_earlier_one() -> None:
+    row: LeaseRow | None = None
+    for turn in range(1_000):  # a new holder every millisecond, each releasing at once
+        owner, now = f"owner-{turn % 2}", NOW + turn / 1_000
+        taken = after_acquire(row, owner, now, TTL)
+        assert taken is not None
+        row = after_release(taken, owner, taken.token, now)
+    assert row is not None
+    assert row.token == first_token(NOW) + 999
+    wiped_later = after_acquire(None, "owner-0", NOW + 1.0, TTL)  # the row is gone
+    assert wiped_later is not None
+    assert wiped_later.token > row.token
 
 
 def test_another_owner_cannot_take_an_unexpired_lease() -> None:
@@ -66,7 +80,7 @@ def test_tokens_strictly_increase_across_holders_and_never_repeat() -> None:
         else:
             now += TTL + 5  # simply expires
     assert seen == sorted(set(seen))
-    assert seen == list(range(FIRST_TOKEN, FIRST_TOKEN + 50))
+    assert seen == list(range(first_token(NOW), first_token(NOW) + 50))
 
 
 def test_renewal_needs_the_same_owner_and_token() -> None:

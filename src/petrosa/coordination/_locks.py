@@ -36,6 +36,8 @@ from petrosa.coordination.settings import (
     DEFAULT_BACKOFF_MAX_S,
     DEFAULT_CONNECT_TIMEOUT_S,
     DEFAULT_OPERATION_TIMEOUT_S,
+    DEFAULT_POLL_INITIAL_S,
+    DEFAULT_POLL_MAX_S,
     CoordinationSettings,
     default_identity,
 )
@@ -44,8 +46,6 @@ from petrosa.resilience import Clock, RandomUnit, Sleep, full_jitter_backoff
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-DEFAULT_POLL_INITIAL_S = 0.02
-DEFAULT_POLL_MAX_S = 0.5
 ABANDONED_GRACE_S = 1.0
 """How long close() lets abandoned tries finish their cancellation before disposing."""
 ABANDONED_RECANCEL_S = 0.05
@@ -124,6 +124,8 @@ class Locks:
             operation_timeout=s.operation_timeout_s,
             backoff_initial=s.backoff_initial_s,
             backoff_max=s.backoff_max_s,
+            poll_initial=s.poll_initial_s,
+            poll_max=s.poll_max_s,
         )
         return cls.from_url(
             s.url.get_secret_value(),

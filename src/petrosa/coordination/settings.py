@@ -14,6 +14,8 @@ DEFAULT_OPERATION_TIMEOUT_S = 5.0
 DEFAULT_CONNECT_TIMEOUT_S = 2.0
 DEFAULT_BACKOFF_INITIAL_S = 0.05
 DEFAULT_BACKOFF_MAX_S = 1.0
+DEFAULT_POLL_INITIAL_S = 0.02
+DEFAULT_POLL_MAX_S = 0.5
 
 
 class CoordinationSettings(BaseSettings):
@@ -40,6 +42,10 @@ class CoordinationSettings(BaseSettings):
     connect_timeout_s: float = Field(default=DEFAULT_CONNECT_TIMEOUT_S, gt=0)
     backoff_initial_s: float = Field(default=DEFAULT_BACKOFF_INITIAL_S, gt=0)
     backoff_max_s: float = Field(default=DEFAULT_BACKOFF_MAX_S, gt=0)
+    poll_initial_s: float = Field(default=DEFAULT_POLL_INITIAL_S, gt=0)
+    """First pause before asking again for a lock someone else holds (then doubling, with
+    jitter, up to ``poll_max_s``)."""
+    poll_max_s: float = Field(default=DEFAULT_POLL_MAX_S, gt=0)
 
 
 def default_identity() -> str:

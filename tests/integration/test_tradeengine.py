@@ -7,7 +7,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import os
 import random
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -446,3 +449,36 @@ def test_a_wiped_coordination_store_does_not_wedge_fenced_positions(
     assert closed.json()["status"] == "executed"
     with SyncDataManagerClient(stack.dm.base_url) as dm:
         assert dm.get_open_positions(symbol="ETHUSDT") == []
+
+
+def test_tokens_guard_the_engine_api(stack: Stack) -> None:
+    engine = stack.start_replica(
+        "guarded", TRADEENGINE_READ_TOKENS="reader", TRADEENGINE_WRITE_TOKENS="writer"
+    )
+    price = mark_prices(stack.sim.base_url)["BTCUSDT"]
+    body = signal("auth", "BTCUSDT", "buy", price, 1)
+
+    def send(token: str | None) -> httpx.Response:
+        headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+        return httpx.post(f"{engine.base_url}/signals", json=body, headers=headers, timeout=30)
+
+    assert send(None).status_code == 401
+    assert send("reader").status_code == 403
+    assert send("wrong").status_code == 401
+    assert send("writer").json()["status"] == "executed"
+    positions = f"{engine.base_url}/positions"
+    assert httpx.get(positions).status_code == 401
+    assert len(httpx.get(positions, headers={"Authorization": "Bearer reader"}).json()) == 1
+    assert httpx.get(f"{engine.base_url}/health/liveness").status_code == 200
+
+
+def test_serve_refuses_a_public_address_without_tokens() -> None:
+    env = {**os.environ, "TRADEENGINE_READ_TOKENS": "", "TRADEENGINE_WRITE_TOKENS": ""}
+    result = subprocess.run(
+        [sys.executable, "-m", "petrosa.cli.main", "tradeengine", "serve", "--host", "0.0.0.0"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "refusing to serve on 0.0.0.0 without tokens" in lines[0]

@@ -24,15 +24,23 @@ def serve(
 
     from petrosa.tradeengine.api import create_app
     from petrosa.tradeengine.settings import TradeEngineSettings
+    from petrosa.webauth import BearerTokens, is_loopback
 
     configure_logging(log_level)
     try:
         settings = TradeEngineSettings()
     except ValidationError as error:
         raise usage_error(str(error).splitlines()[0]) from None
+    bind_host = host or settings.host
+    tokens = BearerTokens.from_settings(settings.read_tokens, settings.write_tokens)
+    if not tokens.enabled and not is_loopback(bind_host) and not settings.allow_insecure_bind:
+        raise usage_error(
+            f"refusing to serve on {bind_host} without tokens: set TRADEENGINE_WRITE_TOKENS"
+            " (and TRADEENGINE_READ_TOKENS), or TRADEENGINE_ALLOW_INSECURE_BIND=1"
+        )
     uvicorn.run(
         create_app(settings),
-        host=host or settings.host,
+        host=bind_host,
         port=port or settings.port,
         log_level=log_level,
         access_log=False,

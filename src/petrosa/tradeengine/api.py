@@ -20,8 +20,18 @@ from petrosa.coordination import CoordinationError
 from petrosa.tradeengine.ledger import FenceLost
 from petrosa.tradeengine.service import Engine, NoOpenPosition
 from petrosa.tradeengine.settings import TradeEngineSettings
+from petrosa.webauth import BearerTokens, requirement
 
 Limit = Annotated[int, Query(ge=1, le=1_000)]
+
+
+def _tokens(request: Request) -> BearerTokens:
+    tokens: BearerTokens = request.app.state.tokens
+    return tokens
+
+
+RequireRead = requirement("read", _tokens)
+RequireWrite = requirement("write", _tokens)
 
 
 def create_app(
@@ -40,6 +50,7 @@ def create_app(
             await running.stop()
 
     app = FastAPI(title="petrosa trade engine", version=__version__, lifespan=lifespan)
+    app.state.tokens = BearerTokens.from_settings(settings.read_tokens, settings.write_tokens)
 
     def engine_of(request: Request) -> Engine:
         running: Engine = request.app.state.engine
@@ -71,7 +82,9 @@ def create_app(
         }
         return JSONResponse(body, status_code=200 if not problems else 503)
 
-    @app.post("/signals", response_model=SignalDecision, tags=["signals"])
+    @app.post(
+        "/signals", response_model=SignalDecision, tags=["signals"], dependencies=[RequireWrite]
+    )
     async def submit(signal: Signal, request: Request) -> SignalDecision:
         """Decide a signal now (the same pipeline as the NATS ingress)."""
         try:
@@ -79,16 +92,23 @@ def create_app(
         except (FenceLost, CoordinationError, DataManagerError) as error:
             raise HTTPException(503, f"try again: {error}", headers={"Retry-After": "1"}) from None
 
-    @app.get("/decisions", response_model=list[SignalDecision], tags=["signals"])
+    @app.get(
+        "/decisions",
+        response_model=list[SignalDecision],
+        tags=["signals"],
+        dependencies=[RequireRead],
+    )
     async def decisions(request: Request, limit: Limit = 100) -> list[SignalDecision]:
         return await engine_of(request).executor.ledger.decisions(limit)
 
-    @app.get("/orders", tags=["orders"])
+    @app.get("/orders", tags=["orders"], dependencies=[RequireRead])
     async def orders(request: Request, limit: Limit = 100) -> list[dict[str, Any]]:
         """Orders placed, newest first, each with its signal_id and client order id."""
         return await engine_of(request).executor.ledger.orders(limit)
 
-    @app.get("/positions", response_model=list[Position], tags=["positions"])
+    @app.get(
+        "/positions", response_model=list[Position], tags=["positions"], dependencies=[RequireRead]
+    )
     async def positions(
         request: Request,
         status: PositionStatus | None = None,
@@ -99,7 +119,12 @@ def create_app(
         now (stored values are refreshed by the leader every minute)."""
         return await engine_of(request).marked_positions(status, symbol, limit)
 
-    @app.post("/positions/{symbol}/close", response_model=SignalDecision, tags=["positions"])
+    @app.post(
+        "/positions/{symbol}/close",
+        response_model=SignalDecision,
+        tags=["positions"],
+        dependencies=[RequireWrite],
+    )
     async def close_position(
         symbol: Annotated[Symbol, Path()],
         request: Request,
@@ -115,16 +140,18 @@ def create_app(
         except (FenceLost, CoordinationError, DataManagerError) as error:
             raise HTTPException(503, f"try again: {error}", headers={"Retry-After": "1"}) from None
 
-    @app.get("/pnl/daily/{date}", response_model=DailyPnl, tags=["positions"])
+    @app.get(
+        "/pnl/daily/{date}", response_model=DailyPnl, tags=["positions"], dependencies=[RequireRead]
+    )
     async def daily_pnl(date: dt.date, request: Request) -> DailyPnl:
         return await engine_of(request).store.get_daily_pnl(date)
 
-    @app.get("/pnl/days", tags=["positions"])
+    @app.get("/pnl/days", tags=["positions"], dependencies=[RequireRead])
     async def pnl_days(request: Request, limit: Limit = 30) -> list[dict[str, Any]]:
         """The leader's day documents (opening/closing equity, realized P&L), newest first."""
         return await engine_of(request).rollover.days(limit)
 
-    @app.get("/reconciliation", tags=["positions"])
+    @app.get("/reconciliation", tags=["positions"], dependencies=[RequireRead])
     async def reconciliation(request: Request) -> dict[str, Any]:
         report = engine_of(request).reconciliation
         return {"checked_at": report.checked_at, "differences": report.differences}

@@ -23,6 +23,12 @@ class TradeEngineSettings(BaseSettings):
     testnet: bool = True
     api_key: SecretStr = SecretStr("paper-key")
     api_secret: SecretStr = SecretStr("paper-secret")
+    read_tokens: SecretStr = SecretStr("")
+    """Bearer tokens for the read endpoints (comma-separated; write tokens read too)."""
+    write_tokens: SecretStr = SecretStr("")
+    """Bearer tokens for POST /signals and closing positions. With no tokens at all, auth is
+    off, and ``serve`` refuses a non-loopback address unless ``allow_insecure_bind``."""
+    allow_insecure_bind: bool = False
     symbols: Annotated[tuple[str, ...], NoDecode] = DEFAULT_SYMBOLS
     """Symbols the engine trades; signals for others are rejected as unknown."""
     max_signal_age_s: float = Field(default=60.0, gt=0)

@@ -23,6 +23,17 @@ def backend_database(
     drop_database(database)
 
 
+@pytest.fixture(params=BACKENDS)
+def fresh_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ThrowawayDatabase]:
+    """An empty database of its own on each backend (the session's one is already at head),
+    for migration tests."""
+    database = create_database(request.param, tmp_path_factory.mktemp(request.param))
+    yield database
+    drop_database(database)
+
+
 @pytest.fixture(scope="session")
 def dm_server(
     backend_database: ThrowawayDatabase, tmp_path_factory: pytest.TempPathFactory

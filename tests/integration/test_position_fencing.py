@@ -10,14 +10,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import random
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from alembic import command
 from pydantic import SecretStr
 from sqlalchemy import insert, inspect, select
 
@@ -30,11 +27,11 @@ from petrosa.client import (
 from petrosa.contracts.trading import Position, PositionClose, PositionIn, PositionStatus
 from petrosa.datamanager.settings import DataManagerSettings
 from petrosa.datamanager.storage.database import Database
-from petrosa.datamanager.storage.migrate import alembic_config
 from petrosa.datamanager.storage.trading_schema import positions
 from tests.integration.test_trading_state import T0, open_position, unique, unique_symbol
+from tests.support.migrations import migrate
 from tests.support.server import start_data_manager
-from tests.support.services import BACKENDS, ThrowawayDatabase, create_database, drop_database
+from tests.support.services import ThrowawayDatabase
 
 pytestmark = pytest.mark.integration
 
@@ -234,28 +231,6 @@ async def test_the_client_reports_a_negative_token_as_a_validation_error(
 
 
 # --- migration -----------------------------------------------------------------------------
-
-
-@pytest.fixture(params=BACKENDS)
-def fresh_database(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ThrowawayDatabase]:
-    """An empty database of its own (the session's one is already at head)."""
-    database = create_database(request.param, tmp_path_factory.mktemp(request.param))
-    yield database
-    drop_database(database)
-
-
-async def migrate(db: Database, revision: str, *, down: bool = False) -> None:
-    config = alembic_config()
-
-    def run(sync_conn: Any) -> None:
-        config.attributes["connection"] = sync_conn
-        (command.downgrade if down else command.upgrade)(config, revision)
-
-    async with db.write_engine.connect() as conn:
-        await conn.run_sync(run)
-        await conn.commit()
 
 
 async def position_columns(db: Database) -> set[str]:

@@ -1,4 +1,8 @@
-"""Market-data calls: klines, trades and funding rates (``/data/...``)."""
+"""Market-data calls: klines, trades and funding rates (``/data/...``).
+
+Klines and trades are stored per market: every kline and trade call takes ``market``
+(``"spot"`` or ``"futures"``, default ``"futures"``) and sees only that market's rows.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ from petrosa.client._batch import DEFAULT_CHUNK_ROWS, add_write_results, check_c
 from petrosa.client._core import Requester
 from petrosa.client._json import parse_as
 from petrosa.client._page import Page
-from petrosa.contracts import Coverage, FundingRate, Interval, Kline, Trade, WriteResult
+from petrosa.contracts import Coverage, FundingRate, Interval, Kline, Market, Trade, WriteResult
+from petrosa.contracts.market import DEFAULT_MARKET
 
 SortOrder = Literal["asc", "desc"]
 TimeBound = int | dt.datetime
@@ -52,11 +57,14 @@ class MarketDataMixin(Requester):
         interval: Interval | str,
         klines: Iterable[KlineRow],
         *,
+        market: Market | str = DEFAULT_MARKET,
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
     ) -> WriteResult:
         """Upsert klines by open time, ``chunk_rows`` per request; returns the summed result."""
         fields = {"symbol": symbol, "interval": str(interval)}
-        return await self._write_all(KLINES_PATH, fields, "klines", klines, _kline_row, chunk_rows)
+        return await self._write_all(
+            KLINES_PATH, _market_param(market), fields, "klines", klines, _kline_row, chunk_rows
+        )
 
     async def get_candles(
         self,
@@ -68,9 +76,10 @@ class MarketDataMixin(Requester):
         end: TimeBound | None = None,
         order: SortOrder = "desc",
         cursor: str | None = None,
+        market: Market | str = DEFAULT_MARKET,
     ) -> Page[Kline]:
         """One page of candles, newest first by default; ``start`` inclusive, ``end`` exclusive."""
-        params = _range_params(start, end, order) | {"pair": symbol, "period": str(interval)}
+        params = _range_params(start, end, order) | _candle_params(symbol, interval, market)
         return await self._read_page(CANDLES_PATH, params, limit, cursor, "candles", _KLINES)
 
     async def iter_candles(
@@ -82,16 +91,19 @@ class MarketDataMixin(Requester):
         end: TimeBound | None = None,
         order: SortOrder = "desc",
         page_size: int = DEFAULT_ITER_PAGE_SIZE,
+        market: Market | str = DEFAULT_MARKET,
     ) -> AsyncIterator[Kline]:
         """Every candle in the range, fetched page by page following ``next_cursor``."""
-        params = _range_params(start, end, order) | {"pair": symbol, "period": str(interval)}
+        params = _range_params(start, end, order) | _candle_params(symbol, interval, market)
         async for page in self._pages(CANDLES_PATH, params, page_size, "candles", _KLINES):
             for kline in page:
                 yield kline
 
-    async def get_latest_kline(self, symbol: str, interval: Interval | str) -> Kline | None:
+    async def get_latest_kline(
+        self, symbol: str, interval: Interval | str, *, market: Market | str = DEFAULT_MARKET
+    ) -> Kline | None:
         """The newest stored candle, or None when there is none."""
-        page = await self.get_candles(symbol, interval, limit=1)
+        page = await self.get_candles(symbol, interval, limit=1, market=market)
         return page[0] if page else None
 
     async def get_coverage(
@@ -101,9 +113,10 @@ class MarketDataMixin(Requester):
         *,
         start: TimeBound | None = None,
         end: TimeBound | None = None,
+        market: Market | str = DEFAULT_MARKET,
     ) -> Coverage:
         """What is stored in the range (``end`` exclusive) and which runs of candles are missing."""
-        params = {
+        params = _market_param(market) | {
             "symbol": symbol,
             "interval": str(interval),
             "start": epoch_ms(start),
@@ -117,11 +130,14 @@ class MarketDataMixin(Requester):
         symbol: str,
         trades: Iterable[Trade | Mapping[str, Any]],
         *,
+        market: Market | str = DEFAULT_MARKET,
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
     ) -> WriteResult:
         """Upsert trades by trade id, ``chunk_rows`` per request; returns the summed result."""
         fields = {"symbol": symbol}
-        return await self._write_all(TRADES_PATH, fields, "trades", trades, _model_row, chunk_rows)
+        return await self._write_all(
+            TRADES_PATH, _market_param(market), fields, "trades", trades, _model_row, chunk_rows
+        )
 
     async def get_trades(
         self,
@@ -132,9 +148,10 @@ class MarketDataMixin(Requester):
         end: TimeBound | None = None,
         order: SortOrder = "desc",
         cursor: str | None = None,
+        market: Market | str = DEFAULT_MARKET,
     ) -> Page[Trade]:
         """One page of trades by time, newest first by default."""
-        params = _range_params(start, end, order) | {"symbol": symbol}
+        params = _range_params(start, end, order) | _market_param(market) | {"symbol": symbol}
         return await self._read_page(TRADES_PATH, params, limit, cursor, "trades", _TRADES)
 
     async def iter_trades(
@@ -145,9 +162,10 @@ class MarketDataMixin(Requester):
         end: TimeBound | None = None,
         order: SortOrder = "desc",
         page_size: int = DEFAULT_ITER_PAGE_SIZE,
+        market: Market | str = DEFAULT_MARKET,
     ) -> AsyncIterator[Trade]:
         """Every trade in the range, fetched page by page."""
-        params = _range_params(start, end, order) | {"symbol": symbol}
+        params = _range_params(start, end, order) | _market_param(market) | {"symbol": symbol}
         async for page in self._pages(TRADES_PATH, params, page_size, "trades", _TRADES):
             for trade in page:
                 yield trade
@@ -161,7 +179,9 @@ class MarketDataMixin(Requester):
     ) -> WriteResult:
         """Upsert funding rates by funding time; returns the summed result."""
         fields = {"symbol": symbol}
-        return await self._write_all(FUNDING_PATH, fields, "rates", rates, _model_row, chunk_rows)
+        return await self._write_all(
+            FUNDING_PATH, {}, fields, "rates", rates, _model_row, chunk_rows
+        )
 
     async def get_funding_rates(
         self,
@@ -195,6 +215,7 @@ class MarketDataMixin(Requester):
     async def _write_all(
         self,
         path: str,
+        params: dict[str, str],
         fields: dict[str, str],
         key: str,
         rows: Iterable[Any],
@@ -205,7 +226,7 @@ class MarketDataMixin(Requester):
         check_chunk_rows(chunk_rows)
         results = []
         for chunk in chunked(rows, chunk_rows, convert):
-            body = await self._request("POST", path, json={**fields, key: chunk})
+            body = await self._request("POST", path, params=params, json={**fields, key: chunk})
             results.append(parse_as(_WRITE_RESULT, body, "write result"))
         return add_write_results(results)
 
@@ -249,6 +270,14 @@ def epoch_ms(value: TimeBound | None) -> int | None:
     if value.tzinfo is None:
         raise ValueError("datetimes must be timezone-aware (UTC), got a naive one")
     return (value - _EPOCH) // _ONE_MS
+
+
+def _market_param(market: Market | str) -> dict[str, str]:
+    return {"market": str(market)}
+
+
+def _candle_params(symbol: str, interval: Interval | str, market: Market | str) -> dict[str, str]:
+    return {"pair": symbol, "period": str(interval), "market": str(market)}
 
 
 def _range_params(

@@ -16,6 +16,7 @@ from petrosa.contracts.market import (
     Gap,
     Interval,
     Kline,
+    Market,
     Trade,
     WriteResult,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "InsertResult",
     "Interval",
     "Kline",
+    "Market",
     "Position",
     "PositionClose",
     "PositionIn",

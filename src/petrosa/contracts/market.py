@@ -25,6 +25,19 @@ DEFAULT_SYMBOLS: tuple[str, ...] = (
 WEEK_PHASE_MS = 4 * 86_400_000
 
 
+class Market(StrEnum):
+    """A Binance market: spot or USD-M futures. They list the same symbols with their own
+    candles and their own trade-id spaces, so market data is stored per market."""
+
+    SPOT = "spot"
+    FUTURES = "futures"
+
+
+DEFAULT_MARKET = Market.FUTURES
+"""The market assumed when none is given (the extractor's default, and where market data
+stored before markets were told apart was placed)."""
+
+
 class Interval(StrEnum):
     """Kline intervals in Binance spelling."""
 
@@ -119,7 +132,7 @@ EpochMs = Annotated[int, Field(ge=0, le=4_102_444_800_000)]  # up to 2100-01-01
 
 
 class Kline(BaseModel):
-    """One candle. ``open_time`` identifies it within (symbol, interval)."""
+    """One candle. ``open_time`` identifies it within (market, symbol, interval)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -187,7 +200,7 @@ def _decimal_text(value: float) -> str:
 
 
 class Trade(BaseModel):
-    """An aggregate trade, identified by (symbol, trade_id)."""
+    """An aggregate trade, identified by (market, symbol, trade_id)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -250,8 +263,9 @@ class Gap(BaseModel):
 
 
 class Coverage(BaseModel):
-    """What is stored for one symbol+interval inside a range, and what is missing."""
+    """What is stored for one market+symbol+interval inside a range, and what is missing."""
 
+    market: Market = DEFAULT_MARKET
     symbol: str
     interval: Interval
     start: int | None

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from petrosa.client import DEFAULT_CHUNK_ROWS, MAX_BATCH_ROWS, DecodingError, Page
-from petrosa.contracts import FundingRate, Interval, Kline, Trade, WriteResult
+from petrosa.contracts import FundingRate, Interval, Kline, Market, Trade, WriteResult
 from tests.unit.client.conftest import MakeClient, Scripted, json_body
 
 MINUTE_MS = 60_000
@@ -85,6 +85,7 @@ async def test_kline_write_body(make_client: MakeClient) -> None:
     request = server.requests[0]
     assert request.method == "POST"
     assert request.url.path == "/data/klines"
+    assert dict(request.url.params) == {"market": "futures"}  # the default
     assert json_body(request) == {
         "symbol": "ETHUSDT",
         "interval": "5m",
@@ -166,6 +167,7 @@ async def test_get_candles_sends_the_query_and_parses_a_page(make_client: MakeCl
     assert query == {
         "pair": "BTCUSDT",
         "period": "1h",
+        "market": "futures",
         "limit": "2",
         "start": str(T0),
         "end": str(T0 + 10 * MINUTE_MS),
@@ -216,9 +218,11 @@ async def test_coverage(make_client: MakeClient) -> None:
 
     coverage = await client.get_coverage("BTCUSDT", "1m", start=T0, end=T0 + 5 * MINUTE_MS)
     assert coverage.interval is Interval.M1
+    assert coverage.market is Market.FUTURES  # absent from older servers' answers
     assert coverage.gaps[0].missing == 2
     assert server.requests[0].url.path == "/data/klines/coverage"
     assert dict(server.requests[0].url.params) == {
+        "market": "futures",
         "symbol": "BTCUSDT",
         "interval": "1m",
         "start": str(T0),
@@ -240,6 +244,26 @@ async def test_trade_and_funding_reads(make_client: MakeClient) -> None:
     assert await funding_client.get_funding_rates("BTCUSDT") == [rate]
     assert trade_server.requests[0].url.path == "/data/trades"
     assert funding_server.requests[0].url.params["symbol"] == "BTCUSDT"
+    assert {r.url.params["market"] for r in trade_server.requests} == {"futures"}
+    assert "market" not in funding_server.requests[0].url.params  # funding is futures-only
+
+
+async def test_every_kline_and_trade_call_passes_the_market(make_client: MakeClient) -> None:
+    answer = {"received": 1, "inserted": 1, "updated": 0, "candles": [], "trades": []}
+    server = Scripted(then=httpx.Response(200, json=answer))
+    client = make_client(server)
+    spot = Market.SPOT
+    trade = Trade(trade_id=5, price=1.5, quantity=2.0, time=T0, is_buyer_maker=True)
+
+    await client.insert_klines("BTCUSDT", "1m", [kline(0)], market=spot)
+    await client.get_candles("BTCUSDT", "1m", market="spot")
+    assert await client.get_latest_kline("BTCUSDT", "1m", market=spot) is None
+    assert [k async for k in client.iter_candles("BTCUSDT", "1m", market=spot)] == []
+    await client.insert_trades("BTCUSDT", [trade], market=spot)
+    await client.get_trades("BTCUSDT", market=spot)
+    assert [t async for t in client.iter_trades("BTCUSDT", market=spot)] == []
+
+    assert [request.url.params.get("market") for request in server.requests] == ["spot"] * 7
 
 
 async def test_iter_funding_rates(make_client: MakeClient) -> None:

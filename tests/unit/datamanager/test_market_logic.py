@@ -134,20 +134,17 @@ def test_grid_alignment() -> None:
 @pytest.mark.parametrize(
     ("dialect", "fragment"),
     [
-        (aiosqlite_dialect(), "ON CONFLICT (symbol, interval, open_time) DO UPDATE"),
-        (asyncpg_dialect(), "ON CONFLICT (symbol, interval, open_time) DO UPDATE"),
+        (aiosqlite_dialect(), "ON CONFLICT (market, symbol, interval, open_time) DO UPDATE"),
+        (asyncpg_dialect(), "ON CONFLICT (market, symbol, interval, open_time) DO UPDATE"),
         (aiomysql_dialect(), "ON DUPLICATE KEY UPDATE"),
     ],
 )
 def test_upsert_uses_each_dialects_native_form(dialect: Any, fragment: str) -> None:
-    statement = prepare_upsert(
-        klines, dialect, key_columns=["symbol", "interval", "open_time"], update_columns=["close"]
-    )
+    key = ["market", "symbol", "interval", "open_time"]
+    statement = prepare_upsert(klines, dialect, key_columns=key, update_columns=["close"])
     assert fragment in statement.sql
-    assert statement.columns == ("symbol", "interval", "open_time", "close")
-    ignore = prepare_insert_if_absent(
-        klines, dialect, columns=["symbol", "interval", "open_time"], key_columns=["symbol"]
-    )
+    assert statement.columns == ("market", "symbol", "interval", "open_time", "close")
+    ignore = prepare_insert_if_absent(klines, dialect, columns=key, key_columns=["market"])
     assert "IGNORE" not in ignore.sql.upper()
 
 

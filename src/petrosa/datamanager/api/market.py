@@ -1,4 +1,8 @@
-"""Klines, trades and funding rates: bulk idempotent writes, pushed-down reads, coverage."""
+"""Klines, trades and funding rates: bulk idempotent writes, pushed-down reads, coverage.
+
+Klines and trades are kept per market: every kline and trade endpoint takes ``market``
+(``spot`` | ``futures``, default ``futures``) as a query parameter. Funding is futures-only.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import TypeAdapter
 
-from petrosa.contracts.market import Coverage, Interval, WriteResult
+from petrosa.contracts.market import DEFAULT_MARKET, Coverage, Interval, Market, WriteResult
 from petrosa.datamanager.api.auth import RequireRead, RequireWrite
 from petrosa.datamanager.api.deps import domain_store
 from petrosa.datamanager.errors import InvalidInput
@@ -32,6 +36,9 @@ SymbolQuery = Annotated[str, Query(pattern=r"^[A-Z0-9]{2,20}$", description="e.g
 Limit = Annotated[int, Query(ge=1, le=MAX_READ_LIMIT)]
 EpochMsQuery = Annotated[int | None, Query(ge=0, description="epoch milliseconds")]
 OrderQuery = Annotated[Literal["asc", "desc"], Query(description="desc = newest first")]
+MarketQuery = Annotated[
+    Market, Query(description="spot or futures (USD-M); rows of one never touch the other's")
+]
 KLINE_OBJECT_FIELDS = (
     "open_time", "open", "high", "low", "close", "volume", "close_time", "quote_volume",
     "trades", "taker_buy_base_volume", "taker_buy_quote_volume",
@@ -52,11 +59,15 @@ def _schema(model: type[Any]) -> dict[str, Any]:
     response_model=WriteResult,
     dependencies=[RequireWrite],
     openapi_extra=_schema(KlineBatch),
-    summary="Upsert a batch of klines for one symbol+interval (Binance arrays or objects)",
+    summary="Upsert a batch of klines for one market+symbol+interval (arrays or objects)",
 )
-async def write_klines(request: Request, store: MarketStore = Depends(market_store)) -> Response:
+async def write_klines(
+    request: Request,
+    store: MarketStore = Depends(market_store),
+    market: MarketQuery = DEFAULT_MARKET,
+) -> Response:
     symbol, interval, rows = parse_kline_batch(await request.body())
-    series = (symbol, interval.value)
+    series = (market.value, symbol, interval.value)
     try:
         result = await store.klines.write(series, rows, key_step=interval.milliseconds or 1)
     finally:
@@ -68,10 +79,11 @@ async def write_klines(request: Request, store: MarketStore = Depends(market_sto
 @router.get(
     "/candles",
     dependencies=[RequireRead],
-    summary="Candles of one symbol+interval, newest first by default (limit=1 → the newest)",
+    summary="Candles of one market+symbol+interval, newest first (limit=1 → the newest)",
 )
 async def read_candles(
     store: MarketStore = Depends(market_store),
+    market: MarketQuery = DEFAULT_MARKET,
     pair: Annotated[str | None, Query(pattern=r"^[A-Z0-9]{2,20}$")] = None,
     period: Interval | None = None,
     symbol: Annotated[str | None, Query(pattern=r"^[A-Z0-9]{2,20}$")] = None,
@@ -89,7 +101,7 @@ async def read_candles(
         raise InvalidInput(["query", "pair"], "pair (or symbol) is required")
     if period is None:
         raise InvalidInput(["query", "period"], "period (or interval) is required")
-    series = (pair, period.value)
+    series = (market.value, pair, period.value)
     cache = store.candle_cache
     cacheable = start is None and end is None and cursor is None and order == "desc"
     variant = (limit, format)
@@ -105,7 +117,13 @@ async def read_candles(
     else:
         candles = [dict(zip(KLINE_OBJECT_FIELDS, row, strict=True)) for row in page.rows]
     body = orjson.dumps(
-        {"pair": pair, "period": period.value, "candles": candles, "next_cursor": page.next_cursor}
+        {
+            "market": market.value,
+            "pair": pair,
+            "period": period.value,
+            "candles": candles,
+            "next_cursor": page.next_cursor,
+        }
     )
     if cacheable:
         cache.put(series, variant, body, generation)
@@ -130,13 +148,14 @@ async def coverage(
     symbol: SymbolQuery,
     interval: Interval,
     store: MarketStore = Depends(market_store),
+    market: MarketQuery = DEFAULT_MARKET,
     start: EpochMsQuery = None,
     end: EpochMsQuery = None,
 ) -> Coverage:
     if start is not None and end is not None and end <= start:
         raise InvalidInput(["query", "end"], "end must be after start")
     async with store.db.read() as conn:
-        return await kline_coverage(conn, symbol, interval, start, end)
+        return await kline_coverage(conn, market, symbol, interval, start, end)
 
 
 @router.post(
@@ -144,24 +163,29 @@ async def coverage(
     response_model=WriteResult,
     dependencies=[RequireWrite],
     openapi_extra=_schema(TradeBatch),
-    summary="Upsert aggregate trades of one symbol, keyed by trade_id",
+    summary="Upsert aggregate trades of one market+symbol, keyed by trade_id",
 )
-async def write_trades(request: Request, store: MarketStore = Depends(market_store)) -> Response:
+async def write_trades(
+    request: Request,
+    store: MarketStore = Depends(market_store),
+    market: MarketQuery = DEFAULT_MARKET,
+) -> Response:
     batch = validate_body(_TRADE_BATCH, await request.body())
     rows = [
         (t.trade_id, t.price, t.quantity, t.time, t.is_buyer_maker, t.first_trade_id,
          t.last_trade_id)
         for t in batch.trades
     ]  # fmt: skip
-    result = await store.trades.write((batch.symbol,), rows)
+    result = await store.trades.write((market.value, batch.symbol), rows)
     _count_rows(request, "trades", result)
     return Response(result.model_dump_json(), media_type=JSON)
 
 
-@router.get("/trades", dependencies=[RequireRead], summary="Aggregate trades of one symbol")
+@router.get("/trades", dependencies=[RequireRead], summary="Aggregate trades of one market+symbol")
 async def read_trades(
     symbol: SymbolQuery,
     store: MarketStore = Depends(market_store),
+    market: MarketQuery = DEFAULT_MARKET,
     limit: Limit = 500,
     start: EpochMsQuery = None,
     end: EpochMsQuery = None,
@@ -169,9 +193,10 @@ async def read_trades(
     cursor: str | None = None,
 ) -> Response:
     page = await store.trades.read(
-        (symbol,), limit=limit, start=start, end=end, order=order, cursor=cursor
+        (market.value, symbol), limit=limit, start=start, end=end, order=order, cursor=cursor
     )
-    return _page_response(store.trades, page, {"symbol": symbol}, "trades")
+    envelope = {"market": market.value, "symbol": symbol}
+    return _page_response(store.trades, page, envelope, "trades")
 
 
 @router.post(

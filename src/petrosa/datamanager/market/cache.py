@@ -13,9 +13,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
 MAX_SERIES = 2_048
-"""Series (symbol+interval) kept at most; the least recently used goes first."""
+"""Series (market+symbol+interval) kept at most; the least recently used goes first."""
 
-SeriesKey = tuple[str, str]
+SeriesKey = tuple[str, str, str]
 
 
 class CandleCache:

@@ -1,4 +1,4 @@
-"""Coverage of a kline series: first/last/count and the missing runs, computed in SQL.
+"""Coverage of a kline series (market+symbol+interval): first/last/count and the gaps, in SQL.
 
 Fixed intervals use a window function (LEAD) so only the gaps leave the database. The
 calendar month has no fixed length; its series are tiny (12 a year), so their open times
@@ -12,7 +12,7 @@ import datetime as dt
 from sqlalchemy import ColumnElement, Integer, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from petrosa.contracts.market import Coverage, Gap, Interval
+from petrosa.contracts.market import Coverage, Gap, Interval, Market
 from petrosa.datamanager.storage.market_schema import klines
 
 
@@ -25,9 +25,18 @@ def align_down(value: int, step: int, phase: int) -> int:
 
 
 async def kline_coverage(
-    conn: AsyncConnection, symbol: str, interval: Interval, start: int | None, end: int | None
+    conn: AsyncConnection,
+    market: Market,
+    symbol: str,
+    interval: Interval,
+    start: int | None,
+    end: int | None,
 ) -> Coverage:
-    where = [klines.c.symbol == symbol, klines.c.interval == interval.value]
+    where = [
+        klines.c.market == market.value,
+        klines.c.symbol == symbol,
+        klines.c.interval == interval.value,
+    ]
     if start is not None:
         where.append(klines.c.open_time >= start)
     if end is not None:
@@ -41,7 +50,7 @@ async def kline_coverage(
     count = int(count)
     step = interval.milliseconds
     if step is None:
-        return await _monthly_coverage(conn, symbol, where, start, end, count, first, last)
+        return await _monthly_coverage(conn, market, symbol, where, start, end, count, first, last)
     phase = interval.phase_ms if first is None else int(first) % step
     gaps: list[Gap] = []
     lo = None if start is None else align_up(start, step, phase)
@@ -51,7 +60,7 @@ async def kline_coverage(
             gaps.append(Gap(start=lo, end=hi, missing=(hi - lo) // step + 1))
         expected = None if lo is None or hi is None else max(0, (hi - lo) // step + 1)
         return Coverage(
-            symbol=symbol, interval=interval, start=start, end=end,
+            market=market, symbol=symbol, interval=interval, start=start, end=end,
             first_open_time=None, last_open_time=None, count=0, expected=expected, gaps=gaps,
         )  # fmt: skip
     first, last = int(first), int(last)
@@ -63,7 +72,7 @@ async def kline_coverage(
     lo = first if lo is None else lo
     hi = last if hi is None else hi
     return Coverage(
-        symbol=symbol, interval=interval, start=start, end=end,
+        market=market, symbol=symbol, interval=interval, start=start, end=end,
         first_open_time=first, last_open_time=last, count=count,
         expected=(hi - lo) // step + 1, gaps=gaps,
     )  # fmt: skip
@@ -100,6 +109,7 @@ def _ms(moment: dt.datetime) -> int:
 
 async def _monthly_coverage(
     conn: AsyncConnection,
+    market: Market,
     symbol: str,
     where: list[ColumnElement[bool]],
     start: int | None,
@@ -130,7 +140,7 @@ async def _monthly_coverage(
         if run:
             gaps.append(Gap(start=run[0], end=run[-1], missing=len(run)))
     return Coverage(
-        symbol=symbol, interval=Interval.MO1, start=start, end=end,
+        market=market, symbol=symbol, interval=Interval.MO1, start=start, end=end,
         first_open_time=first, last_open_time=last, count=count,
         expected=expected if lo is not None else None, gaps=gaps,
     )  # fmt: skip

@@ -10,14 +10,14 @@ from petrosa.datamanager.storage.market_schema import funding_rates, klines, tra
 
 KLINES = SeriesSpec(
     table=klines,
-    partition=("symbol", "interval"),
+    partition=("market", "symbol", "interval"),
     key="open_time",
     time_column="open_time",
     value_columns=KLINE_VALUE_FIELDS,
     plain_sqlite_reads=True,
 )
 TRADES = SeriesSpec(
-    table=trades, partition=("symbol",), key="trade_id", time_column="time",
+    table=trades, partition=("market", "symbol"), key="trade_id", time_column="time",
     value_columns=TRADE_COLUMNS,
 )  # fmt: skip
 FUNDING = SeriesSpec(

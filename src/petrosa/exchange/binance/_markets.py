@@ -5,12 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-
-class Market(StrEnum):
-    """A Binance market: spot (``/api/v3``) or USD-M futures (``/fapi/v1``)."""
-
-    SPOT = "spot"
-    FUTURES = "futures"
+# One enum for the market everywhere: the exchange client, the wire contracts, the storage.
+from petrosa.contracts.market import Market as Market
 
 
 class Endpoint(StrEnum):

@@ -57,9 +57,9 @@ def write_archive(
     return path
 
 
-def run_backfill(directory: Path, dm_url: str) -> subprocess.CompletedProcess[str]:
+def run_backfill(directory: Path, dm_url: str, *options: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "petrosa.cli.main", "backfill", "archive", str(directory)],
+        [sys.executable, "-m", "petrosa.cli.main", "backfill", "archive", str(directory), *options],
         capture_output=True,
         text=True,
         timeout=120,
@@ -68,11 +68,11 @@ def run_backfill(directory: Path, dm_url: str) -> subprocess.CompletedProcess[st
     )
 
 
-def candles(dm_url: str, symbol: str, interval: str) -> list[dict[str, float]]:
-    response = httpx.get(
-        f"{dm_url}/data/candles",
-        params={"pair": symbol, "period": interval, "limit": 5000, "order": "asc"},
-    )
+def candles(
+    dm_url: str, symbol: str, interval: str, market: str = "futures"
+) -> list[dict[str, float]]:
+    params = {"pair": symbol, "period": interval, "market": market}
+    response = httpx.get(f"{dm_url}/data/candles", params={**params, "limit": 5000, "order": "asc"})
     response.raise_for_status()
     result: list[dict[str, float]] = response.json()["candles"]
     return result
@@ -139,3 +139,28 @@ def test_clean_directory_exits_zero_and_missing_directory_is_one_line(
     missing = run_backfill(tmp_path / "nope", dm_url)
     assert missing.returncode == 2
     assert missing.stderr.strip().count("\n") == 0
+
+
+def test_market_option_imports_spot_files_beside_the_futures_rows(
+    dm_url: str, tmp_path: Path
+) -> None:
+    symbol = f"D{uuid.uuid4().hex[:8].upper()}"
+    futures_dir, spot_dir = tmp_path / "futures", tmp_path / "spot"
+    futures_dir.mkdir()
+    spot_dir.mkdir()
+    name = f"{symbol}-1m-2025-01-01.zip"
+    write_archive(futures_dir, name, [HEADER, *csv_rows(JAN_2025, 30, micro=False)])
+    spot_lines = [line.replace(",10.5,", ",99.5,") for line in csv_rows(JAN_2025, 20, micro=True)]
+    write_archive(spot_dir, name, spot_lines)
+
+    assert run_backfill(futures_dir, dm_url).returncode == 0  # futures by default
+    futures = candles(dm_url, symbol, "1m")
+    assert run_backfill(spot_dir, dm_url, "--market", "spot").returncode == 0
+
+    assert candles(dm_url, symbol, "1m") == futures  # untouched
+    spot = candles(dm_url, symbol, "1m", market="spot")
+    assert len(spot) == 20
+    assert {c["volume"] for c in spot} == {99.5}
+    assert {c["volume"] for c in futures} == {10.5}
+    bad = run_backfill(spot_dir, dm_url, "--market", "options")
+    assert bad.returncode == 2

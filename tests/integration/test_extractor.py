@@ -80,10 +80,10 @@ def summary_row(stdout: str, series: str) -> list[str]:
     raise AssertionError(f"no summary row for {series}:\n{stdout}")
 
 
-def stored(dm_url: str, symbol: str, interval: str = "1m") -> list[Kline]:
+def stored(dm_url: str, symbol: str, interval: str = "1m", market: str = "futures") -> list[Kline]:
     """Every stored candle of the series, ascending, following the cursor."""
     with SyncDataManagerClient(dm_url) as client:
-        return list(client.iter_candles(symbol, interval, order="asc"))
+        return list(client.iter_candles(symbol, interval, order="asc", market=market))
 
 
 def coverage(dm_url: str, symbol: str, start: int, end: int) -> dict[str, object]:
@@ -94,12 +94,14 @@ def coverage(dm_url: str, symbol: str, start: int, end: int) -> dict[str, object
     return result
 
 
-def served(sim_url: str, symbol: str, start: int, end: int) -> list[Kline]:
+def served(
+    sim_url: str, symbol: str, start: int, end: int, path: str = "/fapi/v1/klines"
+) -> list[Kline]:
     """What the simulator serves for open times in [start, end), straight from its API."""
     candles: list[Kline] = []
     while start < end:
         params = {"symbol": symbol, "interval": "1m", "startTime": start, "endTime": end - 1}
-        page = httpx.get(f"{sim_url}/fapi/v1/klines", params={**params, "limit": 1500}).json()
+        page = httpx.get(f"{sim_url}{path}", params={**params, "limit": 1000}).json()
         candles.extend(Kline.from_binance(row) for row in page)
         start = page[-1][0] + MINUTE
     return candles
@@ -301,6 +303,50 @@ def test_trades_and_funding_are_incremental(simulator: RunningServer, dm_url: st
     assert len(in_window) == 9  # every 8 hours
 
 
+def stored_trades(dm_url: str, symbol: str, market: str) -> list[dict[str, object]]:
+    params: dict[str, str | int] = {"symbol": symbol, "market": market, "limit": 5000}
+    response = httpx.get(f"{dm_url}/data/trades", params={**params, "order": "asc"})
+    response.raise_for_status()
+    trades: list[dict[str, object]] = response.json()["trades"]
+    return trades
+
+
+def test_a_spot_run_leaves_the_futures_rows_of_its_symbol_alone(
+    simulator: RunningServer, dm_url: str
+) -> None:
+    until = until_for(11)
+    start = until - 2 * 60 * MINUTE
+    window = ("--symbols", "LINKUSDT", "--until", str(until), "--lookback-hours", "2")
+
+    def run_both(market: str) -> None:
+        for dataset in (("klines", "--interval", "1m"), ("trades",)):
+            run = extract(simulator.base_url, dm_url, *dataset, *window, "--market", market)
+            assert run.returncode == 0, run.stderr
+
+    run_both("futures")
+    futures_candles = stored(dm_url, "LINKUSDT")
+    futures_trades = stored_trades(dm_url, "LINKUSDT", "futures")
+    run_both("spot")
+
+    assert stored(dm_url, "LINKUSDT") == futures_candles  # untouched by the spot run
+    assert stored_trades(dm_url, "LINKUSDT", "futures") == futures_trades
+    in_window = [k for k in futures_candles if start <= k.open_time < until]
+    assert in_window == served(simulator.base_url, "LINKUSDT", start, until)
+    spot = [k for k in stored(dm_url, "LINKUSDT", market="spot") if start <= k.open_time < until]
+    assert spot == served(simulator.base_url, "LINKUSDT", start, until, "/api/v3/klines")
+    assert len(spot) == len(in_window) == 120
+    assert spot != in_window  # the markets trade differently: two series, not one
+
+    spot_trades = stored_trades(dm_url, "LINKUSDT", "spot")
+    assert spot_trades
+    assert futures_trades
+    sim_spot = httpx.get(
+        f"{simulator.base_url}/api/v3/aggTrades",
+        params={"symbol": "LINKUSDT", "fromId": spot_trades[0]["trade_id"], "limit": 1000},
+    ).json()
+    assert [t["trade_id"] for t in spot_trades[: len(sim_spot)]] == [t["a"] for t in sim_spot]
+
+
 async def test_completion_events_reach_nats(simulator: RunningServer, dm_url: str) -> None:
     require_port("NATS", NATS_HOST, NATS_PORT)
     nats_url = f"nats://{NATS_HOST}:{NATS_PORT}"
@@ -322,6 +368,7 @@ async def test_completion_events_reach_nats(simulator: RunningServer, dm_url: st
     await listener.close()
     assert sorted(events) == sorted(SYMBOLS)
     assert all(e.success and e.records_fetched == 96 for e in events.values())
+    assert {e.market for e in events.values()} == {"futures"}
 
 
 def test_tiny_weight_budget_slows_down_and_finishes_without_a_ban(

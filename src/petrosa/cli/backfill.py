@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from petrosa.cli.logs import configure_logging
+from petrosa.contracts import Market
 from petrosa.extractor.archive import ImportReport
 
 app = typer.Typer(no_args_is_help=True, help="Import historical market data.")
@@ -21,6 +22,9 @@ def archive(
     directory: Annotated[
         Path, typer.Argument(help="Folder with <SYMBOL>-<interval>-<date>.zip files")
     ],
+    market: Annotated[
+        Market, typer.Option(help="Market the files belong to: spot or futures (USD-M)")
+    ] = Market.FUTURES,
     log_level: Annotated[str, typer.Option(help="Log level")] = "warning",
 ) -> None:
     """Verify (.CHECKSUM), parse (header or not, ms or µs) and upsert every kline archive."""
@@ -34,7 +38,7 @@ def archive(
 
     async def run() -> list[ImportReport]:
         async with DataManagerClient() as store:
-            return await import_archives(directory, store)
+            return await import_archives(directory, store, market=market)
 
     try:
         reports = asyncio.run(run())

@@ -13,7 +13,7 @@ from rich.console import Console
 from petrosa.cli.errors import usage_error
 from petrosa.cli.logs import configure_logging
 from petrosa.cli.progress import LogProgress, TerminalProgress, is_terminal, summary_table
-from petrosa.contracts import Interval
+from petrosa.contracts import Interval, Market
 from petrosa.extractor.jobs import Dataset, JobRequest, JobSetupError, run_extraction
 from petrosa.extractor.outcome import SeriesOutcome
 from petrosa.extractor.settings import DEFAULT_CONCURRENCY, ExtractorSettings
@@ -35,7 +35,9 @@ UntilOption = Annotated[
     str | None, typer.Option(help="Window end: ISO-8601 UTC or epoch ms (default: now)")
 ]
 DryRunOption = Annotated[bool, typer.Option(help="Fetch and validate, write nothing")]
-MarketOption = Annotated[str, typer.Option(help="spot or futures (USD-M)")]
+MarketOption = Annotated[
+    str, typer.Option(help="spot or futures (USD-M); stored apart, never mixed")
+]
 
 
 def _symbols(raw: str | None) -> list[str]:
@@ -155,7 +157,7 @@ def _request(
     dry_run: bool,
     market: str,
 ) -> JobRequest:
-    if market not in ("spot", "futures"):
+    if market not in tuple(Market):
         raise usage_error(f"--market must be spot or futures, not {market!r}")
     return JobRequest(
         dataset=dataset,
@@ -164,5 +166,5 @@ def _request(
         concurrency=concurrency,
         until_ms=_until(until),
         dry_run=dry_run,
-        market=market,
+        market=Market(market),
     )

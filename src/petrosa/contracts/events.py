@@ -6,11 +6,15 @@ import datetime as dt
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from petrosa.contracts.market import Interval
+from petrosa.contracts.market import DEFAULT_MARKET, Interval, Market
 
 
 def klines_subject(symbol: str, interval: Interval | str) -> str:
-    """``binance.klines.<SYMBOL>.<interval>``: extraction of that series completed."""
+    """``binance.klines.<SYMBOL>.<interval>``: extraction of that series completed.
+
+    The subject does not name the market (it predates storing markets apart); the event's
+    ``market`` field does.
+    """
     return f"binance.klines.{symbol}.{interval}"
 
 
@@ -18,6 +22,8 @@ class ExtractionCompleted(BaseModel):
     """Published after each symbol+interval (or symbol, for trades and funding) of a job."""
 
     dataset: str = "klines"
+    market: Market = DEFAULT_MARKET
+    """Which market's series was extracted (funding is always futures)."""
     symbol: str
     interval: str | None
     records_fetched: int

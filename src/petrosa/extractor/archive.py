@@ -1,9 +1,10 @@
 """Import Binance public-archive kline files (data.binance.vision) through the Data Manager.
 
 Files are ``<SYMBOL>-<interval>-<YYYY-MM[-DD]>.zip`` holding one CSV with Binance's 12 kline
-columns, spot or USD-M futures. A file is checked completely before anything from it is
-written: its ``.CHECKSUM`` (sha256) when present, the zip, every row. A file that fails any
-check is skipped and reported; nothing from it reaches the database.
+columns, spot or USD-M futures; a run imports into one market (``--market``, default
+futures), since the files do not say which they are. A file is checked completely before
+anything from it is written: its ``.CHECKSUM`` (sha256) when present, the zip, every row. A
+file that fails any check is skipped and reported; nothing from it reaches the database.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
-from petrosa.contracts import Interval, Kline, WriteResult
+from petrosa.contracts import Interval, Kline, Market, WriteResult
+from petrosa.contracts.market import DEFAULT_MARKET
 
 FILE_NAME = re.compile(
     r"^(?P<symbol>[A-Z0-9]{2,20})-(?P<interval>[0-9]+[smhdwM])-(?P<date>\d{4}-\d{2}(?:-\d{2})?)\.zip$"
@@ -162,9 +164,14 @@ class ImportReport:
 
 
 async def import_archives(
-    directory: Path, store: KlineWriter, *, on_file: Callable[[ImportReport], None] | None = None
+    directory: Path,
+    store: KlineWriter,
+    *,
+    market: Market = DEFAULT_MARKET,
+    on_file: Callable[[ImportReport], None] | None = None,
 ) -> list[ImportReport]:
-    """Import every kline archive below ``directory``; one report per zip file found."""
+    """Import every kline archive below ``directory`` as ``market`` klines; one report per zip
+    file found."""
     archives, ignored = find_archives(directory)
     reports = [
         ImportReport(path.name, "", "", status="skipped", detail=why) for path, why in ignored
@@ -177,7 +184,9 @@ async def import_archives(
             report.status, report.detail = "rejected", str(error)
         else:
             report.rows = len(contents.klines)
-            result = await store.insert_klines(archive.symbol, archive.interval, contents.klines)
+            result = await store.insert_klines(
+                archive.symbol, archive.interval, contents.klines, market=market
+            )
             report.written = result.inserted + result.updated
             report.detail = ", ".join(
                 part
@@ -196,5 +205,5 @@ async def import_archives(
 
 class KlineWriter(Protocol):
     async def insert_klines(
-        self, symbol: str, interval: Interval | str, klines: Sequence[Kline]
+        self, symbol: str, interval: Interval | str, klines: Sequence[Kline], *, market: Market
     ) -> WriteResult: ...

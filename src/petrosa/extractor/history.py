@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TypeVar
 
-from petrosa.contracts import WriteResult
+from petrosa.contracts import Market, WriteResult
 from petrosa.extractor.klines import ProgressCallback
 from petrosa.extractor.outcome import SeriesOutcome
 from petrosa.extractor.sources import MarketSource, MarketStore
@@ -26,19 +26,21 @@ async def extract_trades(
     end: int,
     source: MarketSource,
     store: MarketStore,
+    market: Market,
     dry_run: bool = False,
     on_fetched: ProgressCallback | None = None,
 ) -> SeriesOutcome:
-    latest = await store.get_trades(symbol, limit=1)
+    """Trades of one symbol of ``market``; ``source`` must be that market's exchange client."""
+    latest = await store.get_trades(symbol, limit=1, market=market)
     from_id = latest[0].trade_id + 1 if latest and latest[0].time >= start else None
     pages = source.iter_agg_trades(
         symbol, None if from_id is not None else start, end, from_id=from_id
     )
     return await _copy_pages(
-        SeriesOutcome("trades", symbol, None),
+        SeriesOutcome("trades", symbol, None, market=market),
         pages,
         keep=lambda trade: trade.time < end,
-        write=lambda trades: store.insert_trades(symbol, trades),
+        write=lambda trades: store.insert_trades(symbol, trades, market=market),
         dry_run=dry_run,
         on_fetched=on_fetched,
     )

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from petrosa.bus import bus_from_settings
 from petrosa.client import DataManagerClient, DataManagerError
-from petrosa.contracts import Interval
+from petrosa.contracts import Interval, Market
 from petrosa.exchange.binance import BinanceClient, IPBannedError
 from petrosa.extractor.history import extract_funding, extract_trades
 from petrosa.extractor.klines import KlineWindow, ProgressCallback, extract_klines
@@ -35,7 +35,7 @@ class JobRequest:
     concurrency: int
     until_ms: int | None
     dry_run: bool
-    market: str
+    market: Market
     interval: Interval | None = None
 
     def with_interval(self, interval: Interval) -> JobRequest:
@@ -87,20 +87,20 @@ def _job(
 
         async def klines(on_fetched: ProgressCallback) -> SeriesOutcome:
             return await extract_klines(
-                symbol, interval, window, source=source, store=store,
+                symbol, interval, window, source=source, store=store, market=request.market,
                 dry_run=request.dry_run, on_fetched=on_fetched,
             )  # fmt: skip
 
-        return SymbolJob(symbol, interval.value, "klines", klines)
+        return SymbolJob(symbol, interval.value, "klines", klines, request.market)
     if request.dataset is Dataset.TRADES:
 
         async def trades(on_fetched: ProgressCallback) -> SeriesOutcome:
             return await extract_trades(
                 symbol, start=start, end=until, source=source, store=store,
-                dry_run=request.dry_run, on_fetched=on_fetched,
+                market=request.market, dry_run=request.dry_run, on_fetched=on_fetched,
             )  # fmt: skip
 
-        return SymbolJob(symbol, None, "trades", trades)
+        return SymbolJob(symbol, None, "trades", trades, request.market)
 
     async def funding(on_fetched: ProgressCallback) -> SeriesOutcome:
         return await extract_funding(

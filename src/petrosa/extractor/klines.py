@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from petrosa.contracts import Interval
+from petrosa.contracts import Interval, Market
 from petrosa.extractor.outcome import SeriesOutcome
 from petrosa.extractor.sources import MarketSource, MarketStore
 
@@ -40,10 +40,12 @@ async def extract_klines(
     *,
     source: MarketSource,
     store: MarketStore,
+    market: Market,
     dry_run: bool = False,
     on_fetched: ProgressCallback | None = None,
 ) -> SeriesOutcome:
-    outcome = SeriesOutcome("klines", symbol, interval.value)
+    """Extract one series of ``market``; ``source`` must be that market's exchange client."""
+    outcome = SeriesOutcome("klines", symbol, interval.value, market=market)
     started = time.perf_counter()
     step = interval.milliseconds
     assert step is not None  # the command refuses calendar months
@@ -55,10 +57,10 @@ async def extract_klines(
             if on_fetched is not None:
                 on_fetched(len(closed))
             if closed and not dry_run:
-                result = await store.insert_klines(symbol, interval, closed)
+                result = await store.insert_klines(symbol, interval, closed, market=market)
                 outcome.written += result.inserted + result.updated
 
-    latest = await store.get_latest_kline(symbol, interval)
+    latest = await store.get_latest_kline(symbol, interval, market=market)
     resume = window.start
     if latest is not None and latest.open_time >= window.start:
         resume = min(latest.open_time + step, window.end)
@@ -68,12 +70,16 @@ async def extract_klines(
     # In a dry run nothing new was stored, so only the part stored before can be checked.
     checked_end = resume if dry_run else window.end
     if checked_end > window.start:
-        coverage = await store.get_coverage(symbol, interval, start=window.start, end=checked_end)
+        coverage = await store.get_coverage(
+            symbol, interval, start=window.start, end=checked_end, market=market
+        )
         outcome.gaps_found = len(coverage.gaps)
         for gap in coverage.gaps:
             await copy(gap.start, gap.end + step)  # gap.end is the last missing open time
         if coverage.gaps and not dry_run:
-            after = await store.get_coverage(symbol, interval, start=window.start, end=window.end)
+            after = await store.get_coverage(
+                symbol, interval, start=window.start, end=window.end, market=market
+            )
             outcome.gaps_filled = outcome.gaps_found - len(after.gaps)
             if after.gaps:
                 missing = sum(g.missing for g in after.gaps)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from petrosa.contracts.events import ExtractionCompleted
+from petrosa.contracts.market import DEFAULT_MARKET, Market
 
 
 @dataclass
@@ -19,6 +20,7 @@ class SeriesOutcome:
     duration_s: float = 0.0
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    market: Market = DEFAULT_MARKET
 
     @property
     def success(self) -> bool:
@@ -27,6 +29,7 @@ class SeriesOutcome:
     def event(self) -> ExtractionCompleted:
         return ExtractionCompleted(
             dataset=self.dataset,
+            market=self.market,
             symbol=self.symbol,
             interval=self.interval,
             records_fetched=self.fetched,

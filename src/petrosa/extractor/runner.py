@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from petrosa.bus import MessageBus
 from petrosa.contracts.events import klines_subject
+from petrosa.contracts.market import DEFAULT_MARKET, Market
 from petrosa.extractor.klines import ProgressCallback
 from petrosa.extractor.outcome import SeriesOutcome, one_line
 
@@ -39,6 +40,7 @@ class SymbolJob:
     interval: str | None
     dataset: str
     run: Job
+    market: Market = DEFAULT_MARKET
 
     @property
     def label(self) -> str:
@@ -73,7 +75,7 @@ async def run_jobs(
                 raise
             except Exception as error:  # one symbol's failure must not stop the others
                 outcome = SeriesOutcome(
-                    job.dataset, job.symbol, job.interval, error=one_line(error)
+                    job.dataset, job.symbol, job.interval, error=one_line(error), market=job.market
                 )
                 outcome.duration_s = time.perf_counter() - started
                 log.warning("%s failed: %s", job.label, outcome.error)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
-from petrosa.contracts import Coverage, FundingRate, Interval, Kline, Trade, WriteResult
+from petrosa.contracts import Coverage, FundingRate, Interval, Kline, Market, Trade, WriteResult
 
 
 class MarketSource(Protocol):
@@ -41,21 +41,34 @@ class MarketSource(Protocol):
 
 
 class MarketStore(Protocol):
-    """The slice of ``petrosa.client.DataManagerClient`` the jobs use."""
+    """The slice of ``petrosa.client.DataManagerClient`` the jobs use.
 
-    async def get_latest_kline(self, symbol: str, interval: Interval | str) -> Kline | None: ...
+    Klines and trades are stored per market; the jobs always say which one they extract.
+    """
+
+    async def get_latest_kline(
+        self, symbol: str, interval: Interval | str, *, market: Market
+    ) -> Kline | None: ...
 
     async def insert_klines(
-        self, symbol: str, interval: Interval | str, klines: Sequence[Kline]
+        self, symbol: str, interval: Interval | str, klines: Sequence[Kline], *, market: Market
     ) -> WriteResult: ...
 
     async def get_coverage(
-        self, symbol: str, interval: Interval | str, *, start: int | None, end: int | None
+        self,
+        symbol: str,
+        interval: Interval | str,
+        *,
+        start: int | None,
+        end: int | None,
+        market: Market,
     ) -> Coverage: ...
 
-    async def insert_trades(self, symbol: str, trades: Sequence[Trade]) -> WriteResult: ...
+    async def insert_trades(
+        self, symbol: str, trades: Sequence[Trade], *, market: Market
+    ) -> WriteResult: ...
 
-    async def get_trades(self, symbol: str, *, limit: int) -> Sequence[Trade]: ...
+    async def get_trades(self, symbol: str, *, limit: int, market: Market) -> Sequence[Trade]: ...
 
     async def get_funding_rates(self, symbol: str, *, limit: int) -> Sequence[FundingRate]: ...
 

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
-from petrosa.contracts import Coverage, FundingRate, Gap, Interval, Kline, Trade, WriteResult
+from petrosa.contracts import (
+    Coverage,
+    FundingRate,
+    Gap,
+    Interval,
+    Kline,
+    Market,
+    Trade,
+    WriteResult,
+)
 
 PAGE = 100
 
@@ -56,20 +65,30 @@ class FakeStore:
     def __init__(self) -> None:
         self.klines: dict[int, Kline] = {}
         self.writes = 0
+        self.markets: set[Market] = set()
 
-    async def get_latest_kline(self, symbol: str, interval: Interval | str) -> Kline | None:
+    async def get_latest_kline(
+        self, symbol: str, interval: Interval | str, *, market: Market
+    ) -> Kline | None:
         return self.klines[max(self.klines)] if self.klines else None
 
     async def insert_klines(
-        self, symbol: str, interval: Interval | str, klines: Sequence[Kline]
+        self, symbol: str, interval: Interval | str, klines: Sequence[Kline], *, market: Market
     ) -> WriteResult:
+        self.markets.add(market)
         self.writes += 1
         inserted = sum(1 for k in klines if k.open_time not in self.klines)
         self.klines.update({k.open_time: k for k in klines})
         return WriteResult(received=len(klines), inserted=inserted, updated=len(klines) - inserted)
 
     async def get_coverage(
-        self, symbol: str, interval: Interval | str, *, start: int | None, end: int | None
+        self,
+        symbol: str,
+        interval: Interval | str,
+        *,
+        start: int | None,
+        end: int | None,
+        market: Market,
     ) -> Coverage:
         step = Interval(interval).milliseconds
         assert step is not None
@@ -88,15 +107,17 @@ class FakeStore:
             gaps.append(Gap(start=run[0], end=run[-1], missing=len(run)))
         present = [t for t in self.klines if start <= t < end]
         return Coverage(
-            symbol=symbol, interval=Interval(interval), start=start, end=end,
+            market=market, symbol=symbol, interval=Interval(interval), start=start, end=end,
             first_open_time=min(present, default=None), last_open_time=max(present, default=None),
             count=len(present), expected=(end - start) // step, gaps=gaps,
         )  # fmt: skip
 
-    async def insert_trades(self, symbol: str, trades: Sequence[Trade]) -> WriteResult:
+    async def insert_trades(
+        self, symbol: str, trades: Sequence[Trade], *, market: Market
+    ) -> WriteResult:
         return WriteResult(received=0, inserted=0, updated=0)
 
-    async def get_trades(self, symbol: str, *, limit: int) -> Sequence[Trade]:
+    async def get_trades(self, symbol: str, *, limit: int, market: Market) -> Sequence[Trade]:
         return []
 
     async def insert_funding_rates(self, symbol: str, rates: Sequence[FundingRate]) -> WriteResult:

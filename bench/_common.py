@@ -353,10 +353,14 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 MINUTE_MS = 60_000
 BASE_OPEN_TIME = 1_600_000_020_000 - 1_600_000_020_000 % MINUTE_MS
 """2020-09-13: a round minute; series run forward from here."""
+BENCH_MARKET = "futures"
+"""The market every benchmark series belongs to (the Data Manager's default)."""
 KLINE_COLUMNS = (
-    "symbol", "interval", "open_time", "open", "high", "low", "close", "volume", "close_time",
-    "quote_volume", "trades", "taker_buy_base_volume", "taker_buy_quote_volume",
+    "market", "symbol", "interval", "open_time", "open", "high", "low", "close", "volume",
+    "close_time", "quote_volume", "trades", "taker_buy_base_volume", "taker_buy_quote_volume",
 )  # fmt: skip
+KLINE_ROW_COLUMNS = KLINE_COLUMNS[3:]
+"""What a read returns: everything but the series key (market, symbol, interval)."""
 
 
 def _prices(i: int) -> tuple[float, float, float, float, float]:
@@ -398,6 +402,7 @@ def kline_tuples(symbol: str, count: int, *, start: int = BASE_OPEN_TIME) -> lis
         o, h, low, c, v = _prices(i)
         rows.append(
             (
+                BENCH_MARKET,
                 symbol,
                 "1m",
                 open_time,

@@ -37,6 +37,7 @@ from typing import Any
 import orjson
 
 from bench._common import (
+    BENCH_MARKET,
     BenchDatabase,
     Server,
     available,
@@ -178,7 +179,7 @@ def _direct_statement(backend: str) -> Any:
     module: Any = postgresql if backend == "postgresql" else sqlite
     stmt = module.insert(klines)
     return stmt.on_conflict_do_update(
-        index_elements=["symbol", "interval", "open_time"],
+        index_elements=["market", "symbol", "interval", "open_time"],
         set_={c: stmt.excluded[c] for c in values},
     )
 
@@ -186,6 +187,7 @@ def _direct_statement(backend: str) -> Any:
 def _as_dicts(batch: Batch) -> list[dict[str, Any]]:
     return [
         {
+            "market": BENCH_MARKET,
             "symbol": SYMBOL,
             "interval": INTERVAL,
             "open_time": k[0],
@@ -239,6 +241,7 @@ async def direct_pass(db: BenchDatabase, batches: list[Batch], writers: int) -> 
 def _raw_rows(batch: Batch) -> list[tuple[Any, ...]]:
     return [
         (
+            BENCH_MARKET,
             SYMBOL,
             INTERVAL,
             k[0],

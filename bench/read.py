@@ -33,7 +33,9 @@ from typing import Any
 import httpx
 
 from bench._common import (
+    BENCH_MARKET,
     KLINE_COLUMNS,
+    KLINE_ROW_COLUMNS,
     BenchDatabase,
     available,
     bench_database,
@@ -200,13 +202,17 @@ async def direct_sqlalchemy(db: BenchDatabase, options: Options) -> LoadResult:
     from petrosa.datamanager.storage.market_schema import klines
 
     engine = create_async_engine(db.async_url, pool_size=options.connections, max_overflow=0)
-    columns = [klines.c[name] for name in KLINE_COLUMNS[2:]]
+    columns = [klines.c[name] for name in KLINE_ROW_COLUMNS]
     symbol = options.target
 
     async def query() -> None:
         statement = (
             select(*columns)
-            .where(klines.c.symbol == symbol, klines.c.interval == "1m")
+            .where(
+                klines.c.market == BENCH_MARKET,
+                klines.c.symbol == symbol,
+                klines.c.interval == "1m",
+            )
             .order_by(klines.c.open_time.desc())
             .limit(options.limit + 1)
         )
@@ -230,10 +236,10 @@ async def direct_sqlalchemy(db: BenchDatabase, options: Options) -> LoadResult:
 
 def _select_sql(backend: str, limit: int) -> str:
     marker = "?" if backend == "sqlite" else ("$1" if backend == "postgresql" else "%s")
-    columns = ", ".join(_quoted(backend, c) for c in KLINE_COLUMNS[2:])
+    columns = ", ".join(_quoted(backend, c) for c in KLINE_ROW_COLUMNS)
     return (
-        f"SELECT {columns} FROM klines WHERE symbol = {marker} AND {_quoted(backend, 'interval')}"
-        f" = '1m' ORDER BY open_time DESC LIMIT {limit + 1}"
+        f"SELECT {columns} FROM klines WHERE market = '{BENCH_MARKET}' AND symbol = {marker}"
+        f" AND {_quoted(backend, 'interval')} = '1m' ORDER BY open_time DESC LIMIT {limit + 1}"
     )
 
 

@@ -24,8 +24,9 @@ def serve(
     from pydantic import ValidationError
 
     from petrosa.datamanager.app import create_app
-    from petrosa.datamanager.settings import DataManagerSettings, is_loopback
+    from petrosa.datamanager.settings import DataManagerSettings
     from petrosa.datamanager.storage.urls import UnsupportedDatabaseURL, async_url
+    from petrosa.webauth import is_loopback
 
     configure_logging(log_level)
     try:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from functools import cached_property
-from ipaddress import ip_address
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from petrosa.webauth import BearerTokens
 
 DEFAULT_DATABASE_URL = "sqlite:///var/petrosa.db"
 MAX_BATCH_ROWS = 5_000
@@ -38,26 +39,10 @@ class DataManagerSettings(BaseSettings):
     retry_after_s: int = Field(default=2, ge=1)
 
     @cached_property
-    def read_token_set(self) -> frozenset[str]:
-        return _split_tokens(self.read_tokens) | self.write_token_set
-
-    @cached_property
-    def write_token_set(self) -> frozenset[str]:
-        return _split_tokens(self.write_tokens)
+    def tokens(self) -> BearerTokens:
+        """The bearer tokens; none configured means auth is off."""
+        return BearerTokens.from_settings(self.read_tokens, self.write_tokens)
 
     @property
     def auth_enabled(self) -> bool:
-        return bool(self.read_token_set)
-
-
-def _split_tokens(raw: SecretStr) -> frozenset[str]:
-    return frozenset(t.strip() for t in raw.get_secret_value().split(",") if t.strip())
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False
+        return self.tokens.enabled

@@ -100,7 +100,9 @@ def served(
     """What the simulator serves for open times in [start, end), straight from its API."""
     candles: list[Kline] = []
     while start < end:
-        params = {"symbol": symbol, "interval": "1m", "startTime": start, "endTime": end - 1}
+        params: dict[str, str | int] = {
+            "symbol": symbol, "interval": "1m", "startTime": start, "endTime": end - 1,
+        }  # fmt: skip
         page = httpx.get(f"{sim_url}{path}", params={**params, "limit": 1000}).json()
         candles.extend(Kline.from_binance(row) for row in page)
         start = page[-1][0] + MINUTE
@@ -340,9 +342,11 @@ def test_a_spot_run_leaves_the_futures_rows_of_its_symbol_alone(
     spot_trades = stored_trades(dm_url, "LINKUSDT", "spot")
     assert spot_trades
     assert futures_trades
+    first_id = spot_trades[0]["trade_id"]
+    assert isinstance(first_id, int)
     sim_spot = httpx.get(
         f"{simulator.base_url}/api/v3/aggTrades",
-        params={"symbol": "LINKUSDT", "fromId": spot_trades[0]["trade_id"], "limit": 1000},
+        params={"symbol": "LINKUSDT", "fromId": first_id, "limit": 1000},
     ).json()
     assert [t["trade_id"] for t in spot_trades[: len(sim_spot)]] == [t["a"] for t in sim_spot]
 

@@ -88,7 +88,7 @@ def test_cursor_round_trip_and_rejection() -> None:
 def test_cache_serves_until_ttl_and_drops_on_write() -> None:
     now = [0.0]
     cache = CandleCache(ttl_s=1.0, clock=lambda: now[0])
-    series = ("BTCUSDT", "1m")
+    series = ("futures", "BTCUSDT", "1m")
     cache.put(series, (100, "objects"), b"a", cache.generation(series))
     assert cache.get(series, (100, "objects")) == b"a"
     now[0] = 1.5
@@ -100,7 +100,7 @@ def test_cache_serves_until_ttl_and_drops_on_write() -> None:
 
 def test_cache_refuses_an_answer_computed_before_a_write() -> None:
     cache = CandleCache(ttl_s=10.0)
-    series = ("BTCUSDT", "1m")
+    series = ("futures", "BTCUSDT", "1m")
     generation = cache.generation(series)
     cache.invalidate(series)  # a write finished while the read was running
     cache.put(series, (1, "objects"), b"stale", generation)
@@ -109,8 +109,8 @@ def test_cache_refuses_an_answer_computed_before_a_write() -> None:
 
 def test_disabled_cache_stores_nothing() -> None:
     cache = CandleCache(ttl_s=0)
-    cache.put(("A", "1m"), 1, b"x", 0)
-    assert cache.get(("A", "1m"), 1) is None
+    cache.put(("futures", "A", "1m"), 1, b"x", 0)
+    assert cache.get(("futures", "A", "1m"), 1) is None
 
 
 def test_grid_alignment() -> None:
@@ -135,7 +135,7 @@ def test_grid_alignment() -> None:
     ("dialect", "fragment"),
     [
         (aiosqlite_dialect(), "ON CONFLICT (market, symbol, interval, open_time) DO UPDATE"),
-        (asyncpg_dialect(), "ON CONFLICT (market, symbol, interval, open_time) DO UPDATE"),
+        (asyncpg_dialect(), "ON CONFLICT (market, symbol, interval, open_time) DO UPDATE"),  # type: ignore[no-untyped-call]
         (aiomysql_dialect(), "ON DUPLICATE KEY UPDATE"),
     ],
 )

@@ -13,20 +13,19 @@ import datetime as dt
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
 from rich.console import Console
 from rich.table import Table
+from tests.support.server import RunningServer, start_service
+from tests.support.services import port_open
 
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 T = TypeVar("T")
@@ -34,7 +33,6 @@ T = TypeVar("T")
 BACKENDS = ("sqlite", "mariadb", "postgresql")
 MARIADB = ("127.0.0.1", 3306)
 POSTGRES = ("127.0.0.1", 5432)
-STARTUP_TIMEOUT_S = 60.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -48,21 +46,6 @@ def parse_backends(raw: str) -> list[str]:
 
 def parse_ints(raw: str) -> list[int]:
     return [int(part) for part in raw.split(",") if part.strip()]
-
-
-def port_open(host: str, port: int, timeout_s: float = 1.0) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout_s):
-            return True
-    except OSError:
-        return False
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 # --------------------------------------------------------------------------- databases
@@ -181,14 +164,12 @@ def migrate(db: BenchDatabase) -> None:
 # --------------------------------------------------------------------------- server
 
 
-@dataclass
-class Server:
-    """One ``petrosa data-manager serve`` process (one uvicorn worker)."""
+class Server(RunningServer):
+    """One ``petrosa <service> serve`` process of a benchmark (one uvicorn worker)."""
 
-    base_url: str
-    port: int
-    process: subprocess.Popen[bytes]
-    log_path: Path
+    @property
+    def port(self) -> int:
+        return int(self.base_url.rsplit(":", 1)[1])
 
     def cpu_seconds(self) -> float:
         """User+system CPU time the server process has used so far."""
@@ -198,40 +179,23 @@ class Server:
             return float("nan")
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text().splitlines()[-lines:])
-        except OSError:
-            return ""
-
 
 @contextlib.contextmanager
 def petrosa_service(
     arguments: Sequence[str], *, env: dict[str, str] | None = None, ready_path: str
 ) -> Iterator[Server]:
     """Run ``petrosa <arguments> --port <free>`` until the block ends, once it is ready."""
-    port = free_port()
     log_dir = Path(tempfile.mkdtemp(prefix="petrosa_bench_log_"))
-    log_path = log_dir / f"{arguments[0]}-{port}.log"
-    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-    command = [sys.executable, "-m", "petrosa.cli.main", *arguments, "--port", str(port)]
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(command, env=full_env, stdout=log_file, stderr=subprocess.STDOUT)
-    server = Server(f"http://127.0.0.1:{port}", port, process, log_path)
     try:
-        _wait_ready(server, ready_path)
-        yield server
+        started = start_service(
+            arguments[0], list(arguments), log_dir, ready_path=ready_path, extra_env=env
+        )
+        server = Server(started.base_url, started.process, started.log_path)
+        try:
+            yield server
+        finally:
+            server.stop()
     finally:
-        server.stop()
         shutil.rmtree(log_dir, ignore_errors=True)
 
 
@@ -254,20 +218,6 @@ def exchange_simulator(*options: str) -> Iterator[Server]:
         ready_path="/health/liveness",
     ) as server:
         yield server
-
-
-def _wait_ready(server: Server, ready_path: str) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"{server.log_path.name} exited early:\n{server.log_tail()}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{server.base_url}{ready_path}", timeout=1.0).status_code == 200:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(
-        f"{server.log_path.name} not ready in {STARTUP_TIMEOUT_S}s:\n{server.log_tail()}"
-    )
 
 
 # --------------------------------------------------------------------------- figures

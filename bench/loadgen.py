@@ -28,11 +28,12 @@ from dataclasses import dataclass, field
 from typing import cast
 from urllib.parse import urlsplit
 
+from tests.support.server import free_port
+
 from bench._common import (
     console,
     fmt_ms,
     fmt_rate,
-    free_port,
     loop_name,
     new_table,
     percentile,

@@ -15,40 +15,43 @@ decision. A taken-over claim takes the careful path that looks at the exchange f
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 from typing import Any
 
 from petrosa.client import DataManagerClient
-from petrosa.contracts.signals import DecisionStatus, Signal, SignalAction, SignalDecision
-from petrosa.contracts.trading import DailyPnl, Position, PositionSide
+from petrosa.contracts.signals import DecisionStatus, Signal, SignalDecision
+from petrosa.contracts.trading import Position, PositionSide
 from petrosa.coordination import Locks
 from petrosa.exchange.trading import (
-    AccountSnapshot,
     InvalidOrder,
     OrderFill,
     OrderRejected,
     OrderSide,
-    ProtectiveKind,
-    SymbolFilters,
     TradingExchange,
-    UnknownOrder,
     derive_client_order_id,
 )
 from petrosa.tradeengine.account import AccountCache
 from petrosa.tradeengine.book import Book
 from petrosa.tradeengine.failpoints import failpoint
 from petrosa.tradeengine.ledger import Ledger, Stage
-from petrosa.tradeengine.risk import RiskLimits, RiskSnapshot, check_order
+from petrosa.tradeengine.planning import (
+    MarketView,
+    OrderPlan,
+    Rejected,
+    SignalRules,
+    Sizing,
+    plan_order,
+    precheck,
+)
+from petrosa.tradeengine.protection import Protection, with_fees
+from petrosa.tradeengine.risk import RiskLimits
 from petrosa.tradeengine.settings import TradeEngineSettings
 
 log = logging.getLogger(__name__)
-HUNDRED = Decimal(100)
 
 StageObserver = Callable[[str, float], None]
 """Told how long each step of a decision took: arrival (the signal's timestamp to the start
@@ -67,33 +70,6 @@ class _Stopwatch:
         self.last = now
 
 
-@dataclass(frozen=True)
-class OrderPlan:
-    side: OrderSide
-    quantity: Decimal
-    reduce_only: bool
-    added_notional: Decimal
-
-
-@dataclass(frozen=True)
-class MarketView:
-    """What a decision reads, fetched together with the claim."""
-
-    positions: list[Position]
-    """Every open position (exposure), this symbol's included."""
-    daily: DailyPnl
-    account: AccountSnapshot
-    filters: SymbolFilters
-    mark_price: Decimal
-
-    def position(self, symbol: str) -> Position | None:
-        return next((p for p in self.positions if p.symbol == symbol), None)
-
-
-class Rejected(Exception):
-    """The signal is refused; the message is the recorded reason."""
-
-
 class Executor:
     def __init__(
         self,
@@ -103,15 +79,27 @@ class Executor:
         locks: Locks,
         *,
         observe: StageObserver | None = None,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self.settings = settings
         self.observe = observe
+        self.clock = clock
         self.store = store
         self.exchange = exchange
         self.locks = locks
         self.ledger = Ledger(store, settings.replica)
         self.book = Book(store)
+        self.protection = Protection(settings, exchange, self.book, locks)
         self.accounts = AccountCache(exchange, settings.account_cache_s)
+        self.rules = SignalRules(
+            symbols=settings.symbols,
+            max_age_s=settings.max_signal_age_s,
+            max_clock_skew_s=settings.max_clock_skew_s,
+        )
+        self.sizing = Sizing(
+            default_notional=settings.default_notional,
+            max_price_deviation_pct=settings.max_price_deviation_pct,
+        )
         self.limits = RiskLimits(
             max_position_notional=settings.max_position_notional,
             max_total_exposure=settings.max_total_exposure,
@@ -127,7 +115,8 @@ class Executor:
         name = f"symbol.{signal.symbol}"
         watch = _Stopwatch(self.observe)
         if self.observe is not None:
-            self.observe("arrival", (dt.datetime.now(dt.UTC) - signal.timestamp).total_seconds())
+            arrival = (self.clock() - signal.timestamp).total_seconds()
+            self.observe("arrival", max(arrival, 0.0))  # a skewed clock is not a latency
         async with self.locks.hold(
             name, self.settings.replica, self.settings.lock_ttl_s, wait=self.settings.lock_wait_s
         ) as held:
@@ -155,13 +144,32 @@ class Executor:
             watch.lap("decide")
             return decision
 
+    async def settle_protection(self, position: Position) -> int:
+        """Apply stop-loss / take-profit orders of ``position`` that filled on the exchange
+        (leader duty); returns how many were applied."""
+        return await self.protection.settle(position)
+
+    async def mark_to_market(self, symbol: str) -> bool:
+        """Store the open position's unrealized P&L at the current mark price (leader duty,
+        under the symbol's lock so it cannot overwrite a decision's write)."""
+        mark = await self.exchange.mark_price(symbol)
+        async with self.locks.hold(
+            f"symbol.{symbol}", self.settings.replica, self.settings.lock_ttl_s,
+            wait=self.settings.lock_wait_s,
+        ) as held:  # fmt: skip
+            position = await self.book.open_position(symbol)
+            if position is None:
+                return False
+            held.ensure_valid()
+            return await self.book.mark(position, mark, fence=held.token)
+
     async def _claim_and_read(
         self, signal: Signal, token: int
     ) -> tuple[dict[str, Any], MarketView | None]:
         """The ledger claim and, for a signal that may trade, every read its plan needs,
         in one round of concurrent requests (wasted only on duplicates)."""
         try:
-            self._precheck(signal)
+            precheck(signal, self.rules, self.clock())
         except Rejected:
             return await self.ledger.claim(signal, token), None
         record, view = await asyncio.gather(
@@ -176,14 +184,45 @@ class Executor:
         return record, view
 
     async def _read(self, symbol: str) -> MarketView:
-        positions, daily, account, filters, mark = await asyncio.gather(
-            self.store.get_open_positions(),
-            self.store.get_daily_pnl(dt.datetime.now(dt.UTC).date()),
+        (positions, marks), daily, account, filters, mark = await asyncio.gather(
+            self._open_positions_marked(symbol),
+            self.store.get_daily_pnl(self.clock().date()),
             self.accounts.get(),
             self.exchange.symbol_filters(symbol),
             self.exchange.mark_price(symbol),
         )
-        return MarketView(positions, daily, account, filters, mark)
+        return MarketView(positions, daily, account, filters, mark, marks)
+
+    async def _open_positions_marked(
+        self, symbol: str
+    ) -> tuple[list[Position], dict[str, Decimal]]:
+        """Every open position, and the mark prices of the other symbols holding them (read
+        together once the positions are known; ``symbol``'s own mark is read beside).
+
+        A mark that cannot be read leaves its symbol out: exposure then counts that one
+        position at its entry price, with a warning, rather than one unreadable symbol (say,
+        one the exchange no longer lists) stopping every decision on every other symbol."""
+        positions = await self.store.get_open_positions()
+        others = sorted({p.symbol for p in positions} - {symbol})
+        read = await asyncio.gather(
+            *(self.exchange.mark_price(other) for other in others), return_exceptions=True
+        )
+        marks: dict[str, Decimal] = {}
+        for other, outcome in zip(others, read, strict=True):
+            if isinstance(outcome, Exception):
+                log.warning(
+                    "mark price of %s unreadable (%s); its exposure counts at entry price",
+                    other,
+                    outcome,
+                )
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                marks[other] = outcome
+        return positions, marks
+
+    def _plan(self, signal: Signal, view: MarketView) -> OrderPlan:
+        return plan_order(signal, view, self.limits, self.sizing, self.clock())
 
     async def _execute_fresh(
         self,
@@ -194,9 +233,9 @@ class Executor:
         watch: _Stopwatch,
     ) -> OrderFill:
         """A signal no replica has touched: nothing to look up before placing."""
-        self._precheck(signal)
+        precheck(signal, self.rules, self.clock())
         current = view.position(signal.symbol)
-        plan = self._plan(signal, view, current)
+        plan = self._plan(signal, view)
         still_mine()
         order = await self.exchange.place_market_order(
             signal.symbol, plan.side, plan.quantity,
@@ -207,7 +246,7 @@ class Executor:
         watch.lap("order")
         protective: list[str] = []
         if not order.reduce_only:
-            protective = await self._place_protection(
+            protective = await self.protection.place(
                 signal, _opened_side(order.side), order, view.filters
             )
             watch.lap("protect")
@@ -219,7 +258,7 @@ class Executor:
             ),
         )
         if order.reduce_only and current is not None:
-            await self._cancel_orders(signal.symbol, current.metadata.get("protective", []))
+            await self.protection.cancel(signal.symbol, current.metadata.get("protective", []))
         watch.lap("persist")
         return order
 
@@ -230,6 +269,8 @@ class Executor:
         token: int,
         still_mine: Callable[[], None],
     ) -> OrderFill:
+        """The careful path: a claim taken over (or whose reads failed) resumes at its
+        recorded stage, asking the exchange first whether its order was already placed."""
         stage = Stage(record.get("stage", Stage.CLAIMED.value))
         entry_id = derive_client_order_id(signal.id, "entry")
         order: OrderFill | None = None
@@ -244,9 +285,9 @@ class Executor:
                 )
                 stage = Stage.ORDERED
         if stage is Stage.CLAIMED:
-            self._precheck(signal)
+            precheck(signal, self.rules, self.clock())
             view = await self._read(signal.symbol)
-            plan = self._plan(signal, view, view.position(signal.symbol))
+            plan = self._plan(signal, view)
             still_mine()
             order = await self.exchange.place_market_order(
                 signal.symbol, plan.side, plan.quantity,
@@ -270,158 +311,13 @@ class Executor:
             still_mine()
             await self.book.apply(signal.strategy_id, signal.symbol, order, fence=token)
         if order.reduce_only:
-            await self._cancel_protection(signal.symbol)
+            await self.protection.cancel_after_close(signal.symbol)
         else:
-            await self._protect(signal, order, token)
+            await self.protection.protect_resumed(signal, order, token)
         return order
 
-    async def _cancel_protection(self, symbol: str) -> None:
-        """After a close, the position's resting stop-loss/take-profit orders go too."""
-        if await self.book.open_position(symbol) is not None:
-            return
-        for resting in await self.exchange.open_orders(symbol):
-            if resting.close_position or resting.reduce_only:
-                with contextlib.suppress(UnknownOrder):  # it filled or went meanwhile
-                    await self.exchange.cancel_order(symbol, resting.client_order_id)
-
     async def _with_fees(self, order: OrderFill) -> OrderFill:
-        fills = await self.exchange.fills(order.symbol, order.order_id)
-        return replace(
-            order,
-            commission=sum((f.commission for f in fills), Decimal(0)),
-            realized_pnl=sum((f.realized_pnl for f in fills), Decimal(0)),
-        )
-
-    def _precheck(self, signal: Signal) -> None:
-        if signal.action is SignalAction.HOLD:
-            raise Rejected("hold: nothing to do")
-        if signal.symbol not in self.settings.symbols:
-            raise Rejected(f"unknown symbol {signal.symbol}")
-        age = (dt.datetime.now(dt.UTC) - signal.timestamp).total_seconds()
-        if age > self.settings.max_signal_age_s:
-            raise Rejected(f"stale: {age:.0f}s old (max {self.settings.max_signal_age_s:g}s)")
-
-    def _plan(self, signal: Signal, view: MarketView, position: Position | None) -> OrderPlan:
-        if signal.action is SignalAction.CLOSE or (
-            position is not None and _opposes(position.side, signal.action)
-        ):
-            if position is None:
-                raise Rejected("close: no open position")
-            side = OrderSide.closing(position.side)
-            return OrderPlan(side, position.quantity, reduce_only=True, added_notional=Decimal(0))
-        side = OrderSide.BUY if signal.action is SignalAction.BUY else OrderSide.SELL
-        price, filters, equity = signal.price, view.filters, view.account.equity
-        if signal.quantity is not None:
-            wanted = signal.quantity
-        elif signal.position_size_pct is not None:
-            wanted = equity * signal.position_size_pct / HUNDRED / price
-        else:
-            wanted = self.settings.default_notional / price
-        quantity = filters.order_quantity(_at_least_min_notional(wanted, price, filters), price)
-        added = quantity * price
-        snapshot = _snapshot(signal.symbol, equity, view.daily.total, view.positions)
-        reason = check_order(signal.symbol, added, self.limits, snapshot)
-        if reason is not None:
-            raise Rejected(f"risk: {reason}")
-        return OrderPlan(side, quantity, reduce_only=False, added_notional=added)
-
-    async def _protect(self, signal: Signal, order: OrderFill, token: int) -> None:
-        """Stop-loss / take-profit after a confirmed entry fill (resumed decisions)."""
-        if not order.is_filled or not _wants_protection(signal):
-            return
-        position = await self.book.open_position(signal.symbol)
-        if position is None:
-            return
-        filters = await self.exchange.symbol_filters(signal.symbol)
-        placed = await self._place_protection(signal, position.side, order, filters)
-        if placed:
-            await self.book.add_protection(position, placed, fence=token)
-
-    async def _place_protection(
-        self, signal: Signal, side: PositionSide, order: OrderFill, filters: SymbolFilters
-    ) -> list[str]:
-        """Stop-loss / take-profit orders for a confirmed entry fill, on the side that closes
-        a ``side`` position, placed together; returns the client ids of those placed."""
-        if not order.is_filled or not _wants_protection(signal):
-            return []
-        closing = OrderSide.closing(side)
-        wanted = [
-            (kind, filters.round_price(price), derive_client_order_id(signal.id, kind.value))
-            for kind, price in _protective_prices(signal, side, order.avg_price)
-        ]
-        outcomes = await asyncio.gather(
-            *(
-                self.exchange.place_protective_order(
-                    signal.symbol, closing, kind, price, client_order_id=client_id
-                )
-                for kind, price, client_id in wanted
-            ),
-            return_exceptions=True,
-        )
-        placed: list[str] = []
-        for (kind, _, client_id), outcome in zip(wanted, outcomes, strict=True):
-            if isinstance(outcome, (InvalidOrder, OrderRejected)):
-                # The entry stands; a missing stop is reported, not a reason to undo it.
-                log.warning(
-                    "%s %s for %s not placed: %s", signal.id, kind.value, signal.symbol, outcome
-                )
-            elif isinstance(outcome, BaseException):
-                raise outcome
-            else:
-                placed.append(client_id)
-        return placed
-
-    async def _cancel_orders(self, symbol: str, client_order_ids: list[str]) -> None:
-        """Cancel resting orders by client id; those already filled or gone are skipped."""
-
-        async def cancel(client_id: str) -> None:
-            with contextlib.suppress(UnknownOrder):
-                await self.exchange.cancel_order(symbol, client_id)
-
-        await asyncio.gather(*(cancel(client_id) for client_id in client_order_ids))
-
-    async def settle_protection(self, position: Position) -> int:
-        """Apply stop-loss / take-profit orders of ``position`` that filled on the exchange
-        (leader duty); returns how many were applied. One look at the symbol's resting
-        orders per round; only orders no longer resting are looked up, under the symbol's
-        lock like any decision."""
-        symbol, protective = position.symbol, position.metadata.get("protective") or []
-        if not protective:
-            return 0
-        resting = {order.client_order_id for order in await self.exchange.open_orders(symbol)}
-        gone = [client_id for client_id in protective if client_id not in resting]
-        if not gone:
-            return 0
-        applied = 0
-        async with self.locks.hold(
-            f"symbol.{symbol}", self.settings.replica, self.settings.lock_ttl_s,
-            wait=self.settings.lock_wait_s,
-        ) as held:  # fmt: skip
-            for client_id in gone:
-                order = await self.exchange.get_order(symbol, client_id)
-                if order is None or not order.is_filled:
-                    continue
-                held.ensure_valid()
-                filled = order if order.commission is not None else await self._with_fees(order)
-                await self.book.apply(position.strategy_id, symbol, filled, fence=held.token)
-                applied += 1
-            if applied:
-                await self._cancel_protection(symbol)
-        return applied
-
-    async def mark_to_market(self, symbol: str) -> bool:
-        """Store the open position's unrealized P&L at the current mark price (leader duty,
-        under the symbol's lock so it cannot overwrite a decision's write)."""
-        mark = await self.exchange.mark_price(symbol)
-        async with self.locks.hold(
-            f"symbol.{symbol}", self.settings.replica, self.settings.lock_ttl_s,
-            wait=self.settings.lock_wait_s,
-        ) as held:  # fmt: skip
-            position = await self.book.open_position(symbol)
-            if position is None:
-                return False
-            held.ensure_valid()
-            return await self.book.mark(position, mark, fence=held.token)
+        return await with_fees(self.exchange, order)
 
     def _decision(
         self,
@@ -440,67 +336,13 @@ class Executor:
             action=signal.action.value,
             client_order_id=None if order is None else order.client_order_id,
             order_id=None if order is None else order.order_id,
-            decided_at=dt.datetime.now(dt.UTC),
+            decided_at=self.clock(),
             replica=self.settings.replica,
         )
 
 
-def _at_least_min_notional(wanted: Decimal, price: Decimal, filters: SymbolFilters) -> Decimal:
-    """Sizes from a notional round down onto the step grid, which can fall just below the
-    symbol's minimum notional; then the smallest size that reaches it is used instead (the
-    risk checks still apply to the result)."""
-    if filters.round_quantity(wanted) * price >= filters.min_notional:
-        return wanted
-    steps = (filters.min_notional / price / filters.step_size).to_integral_value(ROUND_CEILING)
-    return steps * filters.step_size
-
-
-def _snapshot(
-    symbol: str, equity: Decimal, daily_pnl: Decimal, positions: list[Position]
-) -> RiskSnapshot:
-    mine = [p for p in positions if p.symbol == symbol]
-    return RiskSnapshot(
-        equity=equity,
-        daily_pnl=daily_pnl,
-        position_notionals={p.symbol: p.quantity * p.entry_price for p in positions},
-        last_entry_at=max((p.updated_at for p in mine), default=None),
-    )
-
-
 def _opened_side(side: OrderSide) -> PositionSide:
     return PositionSide.LONG if side is OrderSide.BUY else PositionSide.SHORT
-
-
-def _opposes(side: PositionSide, action: SignalAction) -> bool:
-    return (side is PositionSide.LONG and action is SignalAction.SELL) or (
-        side is PositionSide.SHORT and action is SignalAction.BUY
-    )
-
-
-def _wants_protection(signal: Signal) -> bool:
-    levels = (signal.stop_loss, signal.stop_loss_pct, signal.take_profit, signal.take_profit_pct)
-    return any(level is not None for level in levels)
-
-
-def _protective_prices(
-    signal: Signal, side: PositionSide, entry: Decimal
-) -> list[tuple[ProtectiveKind, Decimal]]:
-    """Absolute stop/take prices: below entry for a long's stop, above for a short's."""
-    sign = Decimal(1) if side is PositionSide.LONG else Decimal(-1)
-    prices: list[tuple[ProtectiveKind, Decimal]] = []
-    if signal.stop_loss is not None:
-        prices.append((ProtectiveKind.STOP_LOSS, signal.stop_loss))
-    elif signal.stop_loss_pct is not None:
-        prices.append(
-            (ProtectiveKind.STOP_LOSS, entry * (1 - sign * signal.stop_loss_pct / HUNDRED))
-        )
-    if signal.take_profit is not None:
-        prices.append((ProtectiveKind.TAKE_PROFIT, signal.take_profit))
-    elif signal.take_profit_pct is not None:
-        prices.append(
-            (ProtectiveKind.TAKE_PROFIT, entry * (1 + sign * signal.take_profit_pct / HUNDRED))
-        )
-    return prices
 
 
 def _order_document(order: OrderFill, signal: Signal) -> dict[str, Any]:

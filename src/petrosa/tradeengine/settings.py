@@ -33,8 +33,13 @@ class TradeEngineSettings(BaseSettings):
     """Symbols the engine trades; signals for others are rejected as unknown."""
     max_signal_age_s: float = Field(default=60.0, gt=0)
     """Older signals are stale and rejected."""
+    max_clock_skew_s: float = Field(default=5.0, ge=0)
+    """Signals stamped further in the future than this are rejected (clock skew allowance)."""
     default_notional: Decimal = Decimal("100")
     """Order size in USDT when a signal gives neither quantity nor position_size_pct."""
+    max_price_deviation_pct: Decimal = Field(default=Decimal("5"), gt=0)
+    """Signals adding risk at a price further than this (percent) from the mark are rejected;
+    orders are sized and risk-checked at the mark, never at the signal's price."""
     max_position_notional: Decimal = Decimal("1000")
     max_total_exposure: Decimal = Decimal("3")
     max_daily_loss: Decimal = Decimal("500")

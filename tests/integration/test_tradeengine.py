@@ -1,5 +1,10 @@
 """Trade engine end to end: three replicas (separate processes) on real NATS JetStream, a
 real Data Manager, coordination on PostgreSQL, and the exchange simulator's paper account.
+
+Only what needs processes is here: replicas racing and killed, NATS redelivery, the HTTP
+surface, readiness and the leader's rounds. The decisions themselves (sizing, risk, prices,
+protection, turns within a replica) are tested in one process: tests/unit/tradeengine/
+test_decisions.py.
 """
 
 from __future__ import annotations
@@ -150,12 +155,6 @@ def sim_orders(sim_url: str) -> list[dict[str, Any]]:
     return orders
 
 
-def sim_algo_orders(sim_url: str) -> list[dict[str, Any]]:
-    """Every stop-loss / take-profit (algo order) the paper account took."""
-    orders: list[dict[str, Any]] = httpx.get(f"{sim_url}/sim/orders").json()["algoOrders"]
-    return orders
-
-
 async def exchange_trades(sim_url: str, orders: list[dict[str, Any]]) -> list[Any]:
     """The fills of ``orders`` with their commissions and realized P&L, signed requests."""
     async with BinanceFuturesTrading(PAPER_KEY, PAPER_SECRET, base_url=sim_url) as exchange:
@@ -239,63 +238,6 @@ def post(replica: RunningServer, body: dict[str, Any]) -> httpx.Response:
     return httpx.post(f"{replica.base_url}/signals", json=body, timeout=30)
 
 
-def test_http_ingress_rejections_and_protective_orders(stack: Stack) -> None:
-    engine = stack.start_replica("solo", TRADEENGINE_SYMBOLS="BTCUSDT,ETHUSDT")
-    prices = mark_prices(stack.sim.base_url)
-    btc, eth = prices["BTCUSDT"], prices["ETHUSDT"]
-
-    hold = post(engine, signal("s", "BTCUSDT", "hold", btc, 1)).json()
-    assert (hold["status"], hold["reason"]) == ("rejected", "hold: nothing to do")
-    unknown = post(engine, signal("s", "XRPUSDT", "buy", prices["XRPUSDT"], 2)).json()
-    assert unknown["reason"] == "unknown symbol XRPUSDT"
-    stale = signal("s", "BTCUSDT", "buy", btc, 3)
-    stale["timestamp"] = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
-    assert post(engine, stale).json()["reason"].startswith("stale:")
-    negative = signal("s", "BTCUSDT", "buy", btc, 4)
-    negative["price"] = "-1"
-    refused = post(engine, negative)
-    assert refused.status_code == 422
-    assert ["body", "price"] in [e["loc"] for e in refused.json()["detail"]]
-    risky = signal("s", "BTCUSDT", "buy", btc, 5)
-    risky["quantity"] = str((Decimal(5_000) / btc).quantize(Decimal("0.001")))
-    assert post(engine, risky).json()["reason"].startswith("risk: max position notional")
-
-    long = signal("s", "BTCUSDT", "buy", btc, 6) | {"stop_loss_pct": "2", "take_profit_pct": "3"}
-    short = signal("s", "ETHUSDT", "sell", eth, 7) | {"stop_loss_pct": "2", "take_profit_pct": "3"}
-    for body in (long, short):
-        decision = post(engine, body).json()
-        assert decision["status"] == "executed", decision
-        assert post(engine, body).json()["status"] == "duplicate"
-
-    resting = {
-        (o["symbol"], o["orderType"]): o
-        for o in sim_algo_orders(stack.sim.base_url)
-        if o["algoStatus"] == "NEW"
-    }
-    with SyncDataManagerClient(stack.dm.base_url) as dm:
-        (btc_long,) = dm.get_open_positions(symbol="BTCUSDT")
-        (eth_short,) = dm.get_open_positions(symbol="ETHUSDT")
-    assert btc_long.side.value == "long"
-    assert eth_short.side.value == "short"
-    stop, take = resting["BTCUSDT", "STOP_MARKET"], resting["BTCUSDT", "TAKE_PROFIT_MARKET"]
-    assert stop["side"] == take["side"] == "SELL"  # a long is protected by sells …
-    assert Decimal(stop["triggerPrice"]) < btc_long.entry_price < Decimal(take["triggerPrice"])
-    stop, take = resting["ETHUSDT", "STOP_MARKET"], resting["ETHUSDT", "TAKE_PROFIT_MARKET"]
-    assert stop["side"] == take["side"] == "BUY"  # … a short by buys, stop above entry
-    assert Decimal(take["triggerPrice"]) < eth_short.entry_price < Decimal(stop["triggerPrice"])
-
-    closed = post(engine, signal("s", "BTCUSDT", "close", btc, 8)).json()
-    assert closed["status"] == "executed"
-    still_resting = [o for o in sim_algo_orders(stack.sim.base_url) if o["algoStatus"] == "NEW"]
-    assert {o["symbol"] for o in still_resting} == {"ETHUSDT"}  # BTC's protection cancelled
-
-    decisions = httpx.get(f"{engine.base_url}/decisions").json()
-    assert {d["signal_id"] for d in decisions} >= {"s-BTCUSDT-1", "s-XRPUSDT-2", "s-BTCUSDT-8"}
-    orders = httpx.get(f"{engine.base_url}/orders").json()
-    assert {o["signal_id"] for o in orders} == {"s-BTCUSDT-6", "s-ETHUSDT-7", "s-BTCUSDT-8"}
-    assert all(o["client_order_id"].startswith("pt-") for o in orders)
-
-
 def test_readiness_is_503_while_the_data_manager_self_test_fails(stack: Stack) -> None:
     stack.dm.stop()
     engine = start_service(
@@ -308,97 +250,6 @@ def test_readiness_is_503_while_the_data_manager_self_test_fails(stack: Stack) -
     problems = readiness.json()["problems"]
     assert any("self-test" in p or "data manager" in p for p in problems), problems
     assert "paper-secret" not in readiness.text
-
-
-def test_leader_applies_a_protective_order_that_filled_on_the_exchange(
-    tmp_path: Path, stack: Stack
-) -> None:
-    # A frozen simulator clock: nothing moves until the test moves time, so the stops can
-    # neither be refused as already crossed nor fire before the test looks.
-    stack.sim.stop()
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-    stack.sim = start_exchange_simulator(tmp_path, "--clock-start", now, "--freeze-clock")
-    engine = stack.start_replica("leader")
-    prices = mark_prices(stack.sim.base_url)
-    tight = {"stop_loss_pct": "0.05", "take_profit_pct": "0.05"}
-    body = signal("guard", "BTCUSDT", "buy", prices["BTCUSDT"], 1) | tight
-    body["quantity"] = "0.003"
-    assert post(engine, body).json()["status"] == "executed"
-    resting = [o for o in sim_algo_orders(stack.sim.base_url) if o["algoStatus"] == "NEW"]
-    assert len(resting) == 2
-
-    httpx.post(f"{stack.sim.base_url}/sim/clock/advance", params={"ms": 6 * 3_600_000})
-    deadline = time.monotonic() + 60
-    with SyncDataManagerClient(stack.dm.base_url) as dm:
-        while dm.get_open_positions(symbol="BTCUSDT"):
-            assert time.monotonic() < deadline, "the protective order was never applied"
-            time.sleep(0.5)
-        (closed,) = dm.list_positions(symbol="BTCUSDT", status="closed")
-        assert closed.closed_at is not None
-        days = {closed.opened_at.date(), closed.closed_at.date()}
-        total = sum((dm.get_daily_pnl(day).total for day in days), Decimal(0))
-    algo_orders = sim_algo_orders(stack.sim.base_url)
-    (finished,) = [o for o in algo_orders if o["algoStatus"] == "FINISHED"]
-    by_id = {o["orderId"]: o for o in sim_orders(stack.sim.base_url)}
-    fired = by_id[int(finished["actualOrderId"])]
-    assert fired["status"] == "FILLED"
-    assert closed.metadata["fills"][-1] == fired["orderId"]
-    assert closed.exit_price == Decimal(fired["avgPrice"])
-    assert total == closed.realized_pnl  # the entry fee and the protective fill, once each
-    # The other one found nothing left to close (both cross in the 6 h jump) or was cancelled.
-    assert [o for o in algo_orders if o["algoStatus"] == "NEW"] == []
-
-
-def test_concurrent_signals_for_one_symbol_in_one_replica_add_to_one_position(
-    stack: Stack,
-) -> None:
-    # The lease is the replica's (re-acquiring it as the same owner succeeds), so tasks of
-    # one replica must still take turns on a symbol, or they would all open a position.
-    engine = stack.start_replica("solo")
-    price = mark_prices(stack.sim.base_url)["BTCUSDT"]
-    bodies = [signal("many", "BTCUSDT", "buy", price, index) for index in range(8)]
-
-    async def send_all() -> list[httpx.Response]:
-        async with httpx.AsyncClient(base_url=engine.base_url, timeout=60) as client:
-            return await asyncio.gather(*(client.post("/signals", json=b) for b in bodies))
-
-    decisions = [response.json() for response in asyncio.run(send_all())]
-    assert [d["status"] for d in decisions] == ["executed"] * 8, decisions
-    orders = [o for o in sim_orders(stack.sim.base_url) if o["type"] == "MARKET"]
-    assert len(orders) == 8
-    with SyncDataManagerClient(stack.dm.base_url) as dm:
-        (position,) = dm.get_open_positions(symbol="BTCUSDT")
-        assert dm.list_positions(symbol="BTCUSDT") == [position]
-        daily = dm.get_daily_pnl(dt.datetime.now(dt.UTC).date())
-    assert sorted(position.metadata["fills"]) == sorted(o["orderId"] for o in orders)
-    assert position.quantity == sum((Decimal(o["executedQty"]) for o in orders), Decimal(0))
-    assert daily.event_count == 8
-    assert daily.total == -position.fees  # opening fills realize only their fees
-
-
-def test_a_position_closed_by_api_is_closed_once(stack: Stack) -> None:
-    engine = stack.start_replica("operator")
-    price = mark_prices(stack.sim.base_url)["ETHUSDT"]
-    opened = post(engine, signal("op", "ETHUSDT", "buy", price, 1)).json()
-    assert opened["status"] == "executed"
-
-    url = f"{engine.base_url}/positions/ETHUSDT/close"
-    first = httpx.post(url, timeout=30).json()
-    again = httpx.post(url, timeout=30)  # the position is closed now: nothing to close
-    assert (first["status"], first["action"]) == ("executed", "close")
-    assert again.status_code == 404
-    keyed = httpx.post(url, params={"request_id": "desk-7"}, timeout=30).json()
-    repeat = httpx.post(url, params={"request_id": "desk-7"}, timeout=30).json()
-    assert (keyed["status"], keyed["reason"]) == ("rejected", "close: no open position")
-    assert repeat["status"] == "duplicate"
-    assert httpx.post(f"{engine.base_url}/positions/eth-usdt/close", timeout=30).status_code == 422
-
-    closes = [o for o in sim_orders(stack.sim.base_url) if o["reduceOnly"]]
-    assert len(closes) == 1
-    with SyncDataManagerClient(stack.dm.base_url) as dm:
-        assert dm.get_open_positions(symbol="ETHUSDT") == []
-        (closed,) = dm.list_positions(symbol="ETHUSDT", status="closed")
-    assert closed.metadata["fills"][-1] == closes[0]["orderId"]
 
 
 def test_unrealized_pnl_follows_the_mark_price(tmp_path: Path, stack: Stack) -> None:
@@ -428,48 +279,57 @@ def test_unrealized_pnl_follows_the_mark_price(tmp_path: Path, stack: Stack) -> 
             time.sleep(0.5)
 
 
-def test_a_wiped_coordination_store_does_not_wedge_fenced_positions(
-    tmp_path: Path, stack: Stack
-) -> None:
-    # Position writes are fenced by the symbol lock's token; a coordination store deleted
-    # and recreated must not hand out tokens below the ones the positions already hold.
-    coordination = tmp_path / "coordination.db"
-    url = f"sqlite:///{coordination}"
-    before = stack.start_replica("before-wipe", COORDINATION_URL=url)
-    price = mark_prices(stack.sim.base_url)["ETHUSDT"]
-    for index in (1, 2, 3):  # each decision is a new tenure of the lock: a new token
-        buy = post(before, signal("wipe", "ETHUSDT", "buy", price, index)).json()
-        assert buy["status"] == "executed"
-    before.stop()
-    coordination.unlink()
-
-    after = stack.start_replica("after-wipe", COORDINATION_URL=url)
-    closed = post(after, signal("wipe", "ETHUSDT", "close", price, 4))
-    assert closed.status_code == 200, closed.text
-    assert closed.json()["status"] == "executed"
-    with SyncDataManagerClient(stack.dm.base_url) as dm:
-        assert dm.get_open_positions(symbol="ETHUSDT") == []
-
-
-def test_tokens_guard_the_engine_api(stack: Stack) -> None:
+def test_the_engine_api_with_tokens_decides_and_closes_once(stack: Stack) -> None:
+    """The HTTP surface of one replica: tokens, 422 for bad bodies, decisions and closes
+    through it (the decisions themselves are tested in-process: test_decisions.py)."""
     engine = stack.start_replica(
         "guarded", TRADEENGINE_READ_TOKENS="reader", TRADEENGINE_WRITE_TOKENS="writer"
     )
-    price = mark_prices(stack.sim.base_url)["BTCUSDT"]
-    body = signal("auth", "BTCUSDT", "buy", price, 1)
+    writer, reader = {"Authorization": "Bearer writer"}, {"Authorization": "Bearer reader"}
+    price = mark_prices(stack.sim.base_url)["ETHUSDT"]
+    body = signal("auth", "ETHUSDT", "buy", price, 1)
 
-    def send(token: str | None) -> httpx.Response:
+    def send(token: str | None, sent: dict[str, Any] = body) -> httpx.Response:
         headers = {} if token is None else {"Authorization": f"Bearer {token}"}
-        return httpx.post(f"{engine.base_url}/signals", json=body, headers=headers, timeout=30)
+        return httpx.post(f"{engine.base_url}/signals", json=sent, headers=headers, timeout=30)
 
     assert send(None).status_code == 401
     assert send("reader").status_code == 403
     assert send("wrong").status_code == 401
+    refused = send("writer", body | {"price": "-1"})
+    assert refused.status_code == 422
+    assert ["body", "price"] in [e["loc"] for e in refused.json()["detail"]]
     assert send("writer").json()["status"] == "executed"
+    assert send("writer").json()["status"] == "duplicate"
     positions = f"{engine.base_url}/positions"
     assert httpx.get(positions).status_code == 401
-    assert len(httpx.get(positions, headers={"Authorization": "Bearer reader"}).json()) == 1
+    assert len(httpx.get(positions, headers=reader).json()) == 1
     assert httpx.get(f"{engine.base_url}/health/liveness").status_code == 200
+
+    url = f"{engine.base_url}/positions/ETHUSDT/close"
+    first = httpx.post(url, headers=writer, timeout=30).json()
+    again = httpx.post(url, headers=writer, timeout=30)  # closed now: nothing to close
+    assert (first["status"], first["action"]) == ("executed", "close")
+    assert again.status_code == 404
+    keyed = httpx.post(url, params={"request_id": "desk-7"}, headers=writer, timeout=30).json()
+    repeat = httpx.post(url, params={"request_id": "desk-7"}, headers=writer, timeout=30)
+    assert (keyed["status"], keyed["reason"]) == ("rejected", "close: no open position")
+    assert repeat.json()["status"] == "duplicate"
+    bad_symbol = f"{engine.base_url}/positions/eth-usdt/close"
+    assert httpx.post(bad_symbol, headers=writer, timeout=30).status_code == 422
+
+    closes = [o for o in sim_orders(stack.sim.base_url) if o["reduceOnly"]]
+    assert len(closes) == 1
+    with SyncDataManagerClient(stack.dm.base_url) as dm:
+        assert dm.get_open_positions(symbol="ETHUSDT") == []
+        (closed,) = dm.list_positions(symbol="ETHUSDT", status="closed")
+    assert closed.metadata["fills"][-1] == closes[0]["orderId"]
+    decisions = httpx.get(f"{engine.base_url}/decisions", headers=reader).json()
+    assert {d["signal_id"] for d in decisions} >= {"auth-ETHUSDT-1", "api-close:desk-7"}
+    orders = httpx.get(f"{engine.base_url}/orders", headers=reader).json()
+    assert len(orders) == 2
+    assert "auth-ETHUSDT-1" in {o["signal_id"] for o in orders}
+    assert all(o["client_order_id"].startswith("pt-") for o in orders)
 
 
 def test_serve_refuses_a_public_address_without_tokens() -> None:

@@ -45,6 +45,7 @@ from tests.support.services import (
     drop_database,
     require_port,
 )
+from tests.support.signals import signal_body
 
 pytestmark = pytest.mark.integration
 
@@ -115,15 +116,7 @@ def mark_prices(sim_url: str) -> dict[str, Decimal]:
 
 
 def signal(strategy: str, symbol: str, action: str, price: Decimal, index: int) -> dict[str, Any]:
-    return {
-        "signal_id": f"{strategy}-{symbol}-{index}",
-        "strategy_id": strategy,
-        "symbol": symbol,
-        "action": action,
-        "confidence": 0.7,
-        "price": str(price),
-        "timestamp": dt.datetime.now(dt.UTC).isoformat(),
-    }
+    return signal_body(symbol, action, price, index, strategy=strategy)
 
 
 async def publish(stack: Stack, messages: list[dict[str, Any]]) -> None:

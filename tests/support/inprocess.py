@@ -13,7 +13,6 @@ it (``advance``): sizes and risk limits never drift while a slow run is in progr
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -25,7 +24,6 @@ import httpx
 from pydantic import SecretStr
 
 from petrosa.client import DataManagerClient
-from petrosa.contracts.signals import Signal
 from petrosa.coordination import Locks, MemoryLeaseStore
 from petrosa.datamanager.app import create_app as create_data_manager
 from petrosa.datamanager.settings import DataManagerSettings
@@ -115,28 +113,3 @@ async def engine_core(tmp_path: Path, *, frozen: bool = True) -> AsyncIterator[E
         locks = Locks(MemoryLeaseStore())
         stack.push_async_callback(locks.close)
         yield EngineCore(store, exchange, raw, clock, locks)
-
-
-def signal(
-    symbol: str,
-    action: str,
-    price: Decimal,
-    index: int,
-    *,
-    strategy: str = "test",
-    timestamp: dt.datetime | None = None,
-    **fields: Any,
-) -> Signal:
-    """A signal with a readable id (``<strategy>-<symbol>-<index>``), stamped now."""
-    return Signal.model_validate(
-        {
-            "signal_id": f"{strategy}-{symbol}-{index}",
-            "strategy_id": strategy,
-            "symbol": symbol,
-            "action": action,
-            "confidence": 0.7,
-            "price": str(price),
-            "timestamp": (timestamp or dt.datetime.now(dt.UTC)).isoformat(),
-            **fields,
-        }
-    )

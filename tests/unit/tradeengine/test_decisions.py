@@ -17,7 +17,8 @@ import pytest
 from petrosa.contracts.trading import PositionIn, PositionSide
 from petrosa.coordination import Locks
 from petrosa.tradeengine.executor import Executor
-from tests.support.inprocess import EngineCore, engine_core, signal
+from tests.support.inprocess import EngineCore, engine_core
+from tests.support.signals import signal
 
 HOUR_MS = 3_600_000
 

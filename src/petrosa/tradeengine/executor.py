@@ -34,7 +34,7 @@ from petrosa.exchange.trading import (
     TradingExchange,
     derive_client_order_id,
 )
-from petrosa.tradeengine.account import AccountCache
+from petrosa.tradeengine.account import AccountCache, MarkCache
 from petrosa.tradeengine.book import Book
 from petrosa.tradeengine.failpoints import failpoint
 from petrosa.tradeengine.ledger import Ledger, Stage
@@ -91,6 +91,7 @@ class Executor:
         self.book = Book(store)
         self.protection = Protection(settings, exchange, self.book, locks)
         self.accounts = AccountCache(exchange, settings.account_cache_s)
+        self.marks = MarkCache(exchange, settings.account_cache_s)
         self.rules = SignalRules(
             symbols=settings.symbols,
             max_age_s=settings.max_signal_age_s,
@@ -197,7 +198,8 @@ class Executor:
         self, symbol: str
     ) -> tuple[list[Position], dict[str, Decimal]]:
         """Every open position, and the mark prices of the other symbols holding them (read
-        together once the positions are known; ``symbol``'s own mark is read beside).
+        together once the positions are known, reused for ``account_cache_s``; ``symbol``'s
+        own mark is read fresh beside).
 
         A mark that cannot be read leaves its symbol out: exposure then counts that one
         position at its entry price, with a warning, rather than one unreadable symbol (say,
@@ -205,7 +207,7 @@ class Executor:
         positions = await self.store.get_open_positions()
         others = sorted({p.symbol for p in positions} - {symbol})
         read = await asyncio.gather(
-            *(self.exchange.mark_price(other) for other in others), return_exceptions=True
+            *(self.marks.get(other) for other in others), return_exceptions=True
         )
         marks: dict[str, Decimal] = {}
         for other, outcome in zip(others, read, strict=True):

@@ -46,7 +46,8 @@ class TradeEngineSettings(BaseSettings):
     max_open_positions: int = 10
     cooldown_s: float = Field(default=0.0, ge=0)
     account_cache_s: float = Field(default=2.0, ge=0)
-    """How long a replica reuses the exchange's account equity for sizing and risk."""
+    """How long a replica reuses the exchange's account equity for sizing and risk, and the
+    mark prices valuing other symbols' open positions in total exposure."""
     reconcile_every_s: float = Field(default=60.0, gt=0)
     """How often the leader reconciles positions and stores their unrealized P&L."""
     lock_ttl_s: float = Field(default=10.0, gt=0)

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from petrosa.exchange.trading import AccountSnapshot
-from petrosa.tradeengine.account import AccountCache
+from petrosa.tradeengine.account import AccountCache, MarkCache
 
 
 class CountingExchange:
@@ -62,3 +62,23 @@ async def test_a_failed_read_is_not_cached() -> None:
         await cache.get()
     assert (await cache.get()).equity == Decimal(5)
     assert exchange.calls == 2
+
+
+async def test_marks_are_reused_per_symbol_for_the_ttl() -> None:
+    class Marks:
+        def __init__(self) -> None:
+            self.asked: list[str] = []
+
+        async def mark_price(self, symbol: str) -> Decimal:
+            self.asked.append(symbol)
+            return Decimal(len(self.asked))
+
+    exchange = Marks()
+    now = [0.0]
+    cache = MarkCache(exchange, 2.0, clock=lambda: now[0])  # type: ignore[arg-type]
+    both = await asyncio.gather(cache.get("BTCUSDT"), cache.get("ETHUSDT"), cache.get("BTCUSDT"))
+    assert sorted(exchange.asked) == ["BTCUSDT", "ETHUSDT"]
+    assert both[0] == both[2]
+    now[0] = 2.0
+    assert await cache.get("ETHUSDT") == Decimal(3)
+    assert exchange.asked[-1] == "ETHUSDT"

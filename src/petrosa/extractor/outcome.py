@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from petrosa.contracts.events import ExtractionCompleted
 from petrosa.contracts.market import DEFAULT_MARKET, Market
+
+
+class EventState(StrEnum):
+    """Where the series' ExtractionCompleted event is."""
+
+    NOT_PUBLISHED = "not published"
+    """No event for this run (a dry run)."""
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    """The bus never confirmed it before the job's deadline."""
 
 
 @dataclass
@@ -21,10 +33,18 @@ class SeriesOutcome:
     error: str | None = None
     notes: list[str] = field(default_factory=list)
     market: Market = DEFAULT_MARKET
+    event_state: EventState = EventState.NOT_PUBLISHED
+    event_attempts: int = 0
+    event_error: str | None = None
+    """Why the last delivery attempt failed (kept when a later one succeeded)."""
 
     @property
     def success(self) -> bool:
         return self.error is None
+
+    @property
+    def label(self) -> str:
+        return self.symbol if self.interval is None else f"{self.symbol} {self.interval}"
 
     def event(self) -> ExtractionCompleted:
         return ExtractionCompleted(

@@ -20,10 +20,8 @@ from petrosa.cli.errors import usage_error
 from petrosa.cli.logs import configure_logging
 from petrosa.cli.progress import LogProgress, TerminalProgress, is_terminal, summary_table
 from petrosa.contracts import Interval, Market
-from petrosa.extractor.events import event_fields
-from petrosa.extractor.jobs import Dataset, JobRequest, JobSetupError, run_extraction
-from petrosa.extractor.outcome import EventState, SeriesOutcome
-from petrosa.extractor.settings import DEFAULT_CONCURRENCY, ExtractorSettings
+from petrosa.extractor.outcome import EventState, SeriesOutcome, event_fields
+from petrosa.extractor.request import DEFAULT_CONCURRENCY, Dataset, JobRequest
 
 log = logging.getLogger("petrosa.jobs")
 
@@ -62,6 +60,8 @@ DeadlineOption = Annotated[
 
 
 def _symbols(raw: str | None) -> list[str]:
+    from petrosa.extractor.settings import ExtractorSettings
+
     symbols = (
         [s.strip().upper() for s in raw.split(",") if s.strip()]
         if raw is not None
@@ -90,6 +90,8 @@ def _until(raw: str | None) -> int | None:
 
 
 def _run(request: JobRequest, log_level: str) -> None:
+    from petrosa.extractor.jobs import JobSetupError, run_extraction
+
     configure_logging(log_level)
     labels = [
         s if request.interval is None else f"{s} {request.interval.value}" for s in request.symbols
@@ -226,6 +228,8 @@ def _request(
     market: str,
     deadline_s: float | None,
 ) -> JobRequest:
+    from petrosa.extractor.settings import ExtractorSettings
+
     if market not in tuple(Market):
         raise usage_error(f"--market must be spot or futures, not {market!r}")
     return JobRequest(

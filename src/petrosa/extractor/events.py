@@ -18,8 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from petrosa.bus import BusUnavailable, MessageBus
-from petrosa.contracts.events import klines_subject
-from petrosa.extractor.outcome import EventState, SeriesOutcome, one_line
+from petrosa.extractor.outcome import (
+    EventState,
+    SeriesOutcome,
+    event_fields,
+    one_line,
+    subject_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +44,6 @@ class RetryDelays:
 
 
 DEFAULT_RETRY_DELAYS = RetryDelays()
-
-
-def subject_for(outcome: SeriesOutcome) -> str:
-    if outcome.dataset == "klines" and outcome.interval is not None:
-        return klines_subject(outcome.symbol, outcome.interval)
-    return f"binance.{outcome.dataset}.{outcome.symbol}"
 
 
 class EventOutbox:
@@ -128,16 +127,3 @@ class EventOutbox:
             remaining = self._deadline - self._clock()
             if remaining > 0:
                 await asyncio.sleep(min(self._delays.after(failures), remaining))
-
-
-def event_fields(outcome: SeriesOutcome) -> dict[str, object]:
-    """What logs and the summary say about one event: its series, attempts, last error."""
-    return {
-        "dataset": outcome.dataset,
-        "symbol": outcome.symbol,
-        "interval": outcome.interval,
-        "market": outcome.market.value,
-        "subject": subject_for(outcome),
-        "attempts": outcome.event_attempts,
-        "error": outcome.event_error,
-    }

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
-from dataclasses import dataclass
-from enum import StrEnum
 
 from petrosa.bus import BusUnavailable, bus_from_settings
 from petrosa.client import DataManagerClient, DataManagerError
-from petrosa.contracts import Interval, Market
 from petrosa.exchange.binance import BinanceClient, BinanceError, IPBannedError
 from petrosa.extractor.events import EventOutbox
 from petrosa.extractor.history import extract_funding, extract_trades
 from petrosa.extractor.klines import KlineWindow, ProgressCallback, extract_klines
 from petrosa.extractor.outcome import SeriesOutcome, one_line
+from petrosa.extractor.request import Dataset, JobRequest
 from petrosa.extractor.runner import Progress, SymbolJob, run_jobs
-from petrosa.extractor.settings import DEFAULT_DEADLINE_S
 from petrosa.extractor.sources import MarketSource, MarketStore
 
 log = logging.getLogger(__name__)
@@ -27,31 +23,8 @@ EXPECTED_FAILURES: tuple[type[BaseException], ...] = (BinanceError, DataManagerE
 defect and is logged with its traceback."""
 
 
-class Dataset(StrEnum):
-    KLINES = "klines"
-    TRADES = "trades"
-    FUNDING = "funding"
-
-
 class JobSetupError(Exception):
     """The run could not start (Data Manager, exchange or bus unreachable); one line."""
-
-
-@dataclass(frozen=True)
-class JobRequest:
-    dataset: Dataset
-    symbols: list[str]
-    lookback_ms: int
-    concurrency: int
-    until_ms: int | None
-    dry_run: bool
-    market: Market
-    interval: Interval | None = None
-    deadline_s: float = DEFAULT_DEADLINE_S
-    """From the start of the run: undelivered events are retried until then."""
-
-    def with_interval(self, interval: Interval) -> JobRequest:
-        return dataclasses.replace(self, interval=interval)
 
 
 async def run_extraction(request: JobRequest, progress: Progress) -> list[SeriesOutcome]:

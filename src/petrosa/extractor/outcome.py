@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from petrosa.contracts.events import ExtractionCompleted
+from petrosa.contracts.events import ExtractionCompleted, klines_subject
 from petrosa.contracts.market import DEFAULT_MARKET, Market
 
 
@@ -66,3 +66,23 @@ def one_line(error: BaseException) -> str:
     """An error as one readable line (no traceback)."""
     text = str(error).strip().splitlines()[0] if str(error).strip() else ""
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def subject_for(outcome: SeriesOutcome) -> str:
+    """Where the series' completion event is published."""
+    if outcome.dataset == "klines" and outcome.interval is not None:
+        return klines_subject(outcome.symbol, outcome.interval)
+    return f"binance.{outcome.dataset}.{outcome.symbol}"
+
+
+def event_fields(outcome: SeriesOutcome) -> dict[str, object]:
+    """What logs and the summary say about one event: its series, attempts, last error."""
+    return {
+        "dataset": outcome.dataset,
+        "symbol": outcome.symbol,
+        "interval": outcome.interval,
+        "market": outcome.market.value,
+        "subject": subject_for(outcome),
+        "attempts": outcome.event_attempts,
+        "error": outcome.event_error,
+    }

@@ -14,11 +14,14 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from petrosa.contracts.market import DEFAULT_MARKET, Market
-from petrosa.extractor.events import EventOutbox
 from petrosa.extractor.klines import ProgressCallback
 from petrosa.extractor.outcome import SeriesOutcome, one_line
+
+if TYPE_CHECKING:  # the bus (nats) is needed to run jobs, not to render their progress
+    from petrosa.extractor.events import EventOutbox
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from petrosa.contracts.market import DEFAULT_SYMBOLS
-
-DEFAULT_CONCURRENCY = 10
-DEFAULT_DEADLINE_S = 270.0
-"""Below the 300 s a CronJob gives the job, so the summary is out before it is killed."""
+from petrosa.extractor.request import DEFAULT_DEADLINE_S
 
 
 class ExtractorSettings(BaseSettings):

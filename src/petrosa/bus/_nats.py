@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 from nats.aio.client import Client
 from nats.errors import Error as NatsError
 from nats.errors import FlushTimeoutError, OutboundBufferLimitError
 
 from petrosa.bus._base import BusUnavailable
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONNECT_TIMEOUT_S = 5.0
 DEFAULT_FLUSH_TIMEOUT_S = 5
@@ -52,7 +55,9 @@ class NatsBus:
                     reconnect_time_wait=DEFAULT_RECONNECT_WAIT_S,
                     ping_interval=DEFAULT_PING_INTERVAL_S,
                     pending_size=NO_BUFFERING_WHILE_DISCONNECTED,
-                    error_cb=_ignore,
+                    error_cb=_log_error,
+                    disconnected_cb=_log_disconnected,
+                    reconnected_cb=_log_reconnected,
                 ),
                 timeout=connect_timeout_s,
             )
@@ -87,6 +92,15 @@ async def _close_quietly(client: Client) -> None:
         await asyncio.wait_for(client.close(), timeout=DEFAULT_CLOSE_TIMEOUT_S)
 
 
-async def _ignore(error: Exception) -> None:
-    """Connection errors surface as :class:`BusUnavailable` from ``publish``; nats-py would
-    otherwise log each reconnect attempt with a traceback."""
+async def _log_error(error: Exception) -> None:
+    """Each failed reconnect attempt lands here; publishes report the outage themselves (as
+    :class:`BusUnavailable`), so one line at debug level, not nats-py's traceback."""
+    log.debug("NATS: %s", _describe(error))
+
+
+async def _log_disconnected() -> None:
+    log.warning("NATS connection lost; reconnecting")
+
+
+async def _log_reconnected() -> None:
+    log.info("NATS connection re-established")

@@ -87,7 +87,12 @@ class Job:
 
 
 def start_job(
-    tmp_path: Path, servers: tuple[str, str], proxy: FaultyTcpProxy, interval: str, deadline: str
+    tmp_path: Path,
+    servers: tuple[str, str],
+    proxy: FaultyTcpProxy,
+    interval: str,
+    *options: str,
+    env: dict[str, str] | None = None,
 ) -> Job:
     sim_url, dm_url = servers
     stdout, stderr = tmp_path / "stdout", tmp_path / "stderr"
@@ -95,8 +100,7 @@ def start_job(
         sys.executable, "-m", "petrosa.cli.main", "extract", "klines", "--interval", interval,
         "--symbols", ",".join(SYMBOLS), "--until", str(UNTIL_MS), "--lookback-hours",
         str(CANDLES_PER_SERIES * (Interval(interval).milliseconds or 0) / HOUR_MS),
-        "--concurrency", "1",
-        "--deadline-s", deadline,
+        "--concurrency", "1", *options,
     ]  # fmt: skip
     env = {
         **os.environ,
@@ -104,6 +108,7 @@ def start_job(
         "DATA_MANAGER_URL": dm_url,
         "NATS_URL": f"nats://127.0.0.1:{proxy.port}",
         "COLUMNS": "250",
+        **(env or {}),
     }
     with stdout.open("wb") as out, stderr.open("wb") as err:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=err)
@@ -138,7 +143,7 @@ async def test_events_held_up_by_a_nats_outage_are_delivered_late_within_the_dea
     listener = await nats.connect(NATS_URL)
     subscription = await listener.subscribe("binance.klines.*.3m")
     await listener.flush()
-    job = start_job(tmp_path, servers, nats_proxy, "3m", deadline="240")
+    job = start_job(tmp_path, servers, nats_proxy, "3m", "--deadline-s", "240")
     try:
         received = {await next_symbol(subscription) for _ in range(DELIVERED_BEFORE_CUT)}
         nats_proxy.set_mode("refuse")
@@ -167,7 +172,7 @@ async def test_events_still_undelivered_at_the_deadline_are_named_and_the_exit_c
     listener = await nats.connect(NATS_URL)
     subscription = await listener.subscribe("binance.klines.*.30m")
     await listener.flush()
-    job = start_job(tmp_path, servers, nats_proxy, "30m", deadline="5")
+    job = start_job(tmp_path, servers, nats_proxy, "30m", env={"EXTRACTOR_DEADLINE_S": "5"})
     try:
         received = {await next_symbol(subscription) for _ in range(DELIVERED_BEFORE_CUT)}
         nats_proxy.set_mode("refuse")

@@ -8,6 +8,7 @@ not delivered before the deadline (the summary names them).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 import re
@@ -89,9 +90,13 @@ def _until(raw: str | None) -> int | None:
     return int(moment.timestamp() * 1000)
 
 
-def _run(request: JobRequest, log_level: str) -> None:
+def _run(request: JobRequest, log_level: str, deadline_s: float | None) -> None:
     from petrosa.extractor.jobs import JobSetupError, run_extraction
+    from petrosa.extractor.settings import ExtractorSettings
 
+    if deadline_s is None:
+        deadline_s = ExtractorSettings().extractor_deadline_s
+    request = dataclasses.replace(request, deadline_s=deadline_s)
     configure_logging(log_level)
     labels = [
         s if request.interval is None else f"{s} {request.interval.value}" for s in request.symbols
@@ -121,8 +126,8 @@ def _report(outcomes: list[SeriesOutcome], *, dry_run: bool) -> int:
         typer.echo(f"error: {outcome.symbol}: {outcome.error}", err=True)
     for outcome in undelivered:
         typer.echo(
-            f"error: {outcome.label} ({outcome.market}): completion event not delivered after"
-            f" {outcome.event_attempts} attempts: {outcome.event_error}",
+            f"error: {outcome.label} ({outcome.market}): completion event not delivered"
+            f" (attempts: {outcome.event_attempts}): {outcome.event_error}",
             err=True,
         )
     code = EXIT_DATA_FAILED if failed else EXIT_EVENTS_UNDELIVERED if undelivered else EXIT_OK
@@ -159,10 +164,8 @@ def klines(
         raise usage_error(
             "1M (calendar month) has no fixed length: import it with backfill archive"
         )
-    request = _request(
-        Dataset.KLINES, symbols, lookback_hours, concurrency, until, dry_run, market, deadline_s
-    )
-    _run(request.with_interval(interval), log_level)
+    request = _request(Dataset.KLINES, symbols, lookback_hours, concurrency, until, dry_run, market)
+    _run(request.with_interval(interval), log_level, deadline_s)
 
 
 @app.command()
@@ -178,17 +181,9 @@ def trades(
 ) -> None:
     """Aggregate trades after the newest stored trade id (the lookback applies to a first run)."""
     _run(
-        _request(
-            Dataset.TRADES,
-            symbols,
-            lookback_hours,
-            concurrency,
-            until,
-            dry_run,
-            market,
-            deadline_s,
-        ),
+        _request(Dataset.TRADES, symbols, lookback_hours, concurrency, until, dry_run, market),
         log_level,
+        deadline_s,
     )
 
 
@@ -204,17 +199,9 @@ def funding(
 ) -> None:
     """USD-M funding rates after the newest stored funding time."""
     _run(
-        _request(
-            Dataset.FUNDING,
-            symbols,
-            lookback_hours,
-            concurrency,
-            until,
-            dry_run,
-            "futures",
-            deadline_s,
-        ),
+        _request(Dataset.FUNDING, symbols, lookback_hours, concurrency, until, dry_run, "futures"),
         log_level,
+        deadline_s,
     )
 
 
@@ -226,10 +213,7 @@ def _request(
     until: str | None,
     dry_run: bool,
     market: str,
-    deadline_s: float | None,
 ) -> JobRequest:
-    from petrosa.extractor.settings import ExtractorSettings
-
     if market not in tuple(Market):
         raise usage_error(f"--market must be spot or futures, not {market!r}")
     return JobRequest(
@@ -240,5 +224,4 @@ def _request(
         until_ms=_until(until),
         dry_run=dry_run,
         market=Market(market),
-        deadline_s=ExtractorSettings().extractor_deadline_s if deadline_s is None else deadline_s,
     )

@@ -121,5 +121,5 @@ def event_cell(outcome: SeriesOutcome) -> str:
         late = outcome.event_attempts > 1
         return f"delivered (attempt {outcome.event_attempts})" if late else "delivered"
     if outcome.event_state is EventState.UNDELIVERED:
-        return f"NOT DELIVERED ({outcome.event_attempts} attempts): {outcome.event_error}"
+        return f"NOT DELIVERED (attempts: {outcome.event_attempts}): {outcome.event_error}"
     return "-"

@@ -3,10 +3,10 @@ deadline, or named as undelivered in the job's summary.
 
 One delivery task sends the events in completion order. An event the bus does not confirm
 is retried with exponential backoff while the deadline allows; the events behind it wait
-their turn (they would fail the same way). Past the deadline a failing bus gets no more
-attempts: what is still queued is marked undelivered at once, so the job can end with its
-summary instead of being killed mid-retry. Delivery is at least once: an event whose
-confirmation was lost may reach subscribers twice.
+their turn (they would fail the same way). Past the deadline every event gets one more
+attempt, until one fails: what is still queued then is marked undelivered at once, so the
+job can end with its summary instead of being killed mid-retry. Delivery is at least once:
+an event whose confirmation was lost may reach subscribers twice.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from petrosa.extractor.outcome import (
 
 log = logging.getLogger(__name__)
 
+NOT_SENT = "not sent: the bus was failing past the deadline"
 DEFAULT_ATTEMPT_TIMEOUT_S = 10.0
 """Longest one publish may take (the bus's own flush timeout is normally shorter)."""
 
@@ -65,7 +66,7 @@ class EventOutbox:
         self._attempt_timeout_s = attempt_timeout_s
         self._queue: asyncio.Queue[SeriesOutcome] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
-        self._bus_failing = False
+        self._failed_past_deadline = False
 
     def submit(self, outcome: SeriesOutcome) -> None:
         outcome.event_state = EventState.PENDING
@@ -94,10 +95,11 @@ class EventOutbox:
         payload = outcome.event().model_dump_json().encode()
         failures = 0
         while True:
-            remaining = self._deadline - self._clock()
-            if remaining <= 0 and self._bus_failing:
+            if self._failed_past_deadline:
                 outcome.event_state = EventState.UNDELIVERED
-                outcome.event_error = outcome.event_error or "the bus was failing at the deadline"
+                outcome.event_error = (
+                    outcome.event_error or "not sent: the bus was failing past the deadline"
+                )
                 return
             outcome.event_attempts += 1
             try:
@@ -112,12 +114,11 @@ class EventOutbox:
                 outcome.event_state = EventState.UNDELIVERED
                 return
             else:
-                self._bus_failing = False
+                self._failed_past_deadline = False
                 outcome.event_state = EventState.DELIVERED
                 if failures:
                     log.info("event delivered late", extra={"fields": event_fields(outcome)})
                 return
-            self._bus_failing = True
             failures += 1
             if failures == 1:
                 log.warning(
@@ -125,5 +126,7 @@ class EventOutbox:
                     extra={"fields": event_fields(outcome)},
                 )
             remaining = self._deadline - self._clock()
-            if remaining > 0:
+            if remaining <= 0:
+                self._failed_past_deadline = True
+            else:
                 await asyncio.sleep(min(self._delays.after(failures), remaining))

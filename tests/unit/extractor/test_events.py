@@ -67,20 +67,33 @@ async def test_at_the_deadline_a_failing_bus_leaves_every_pending_event_named() 
         box.submit(outcome)
     await box.finish()
     assert [o.event_state for o in outcomes] == [EventState.UNDELIVERED] * 2
-    assert outcomes[0].event_attempts > 1  # retried until the deadline …
+    assert outcomes[0].event_attempts > 1  # retried until the deadline, and once past it …
     assert outcomes[1].event_attempts == 0  # … after which the failing bus got no more tries
-    assert outcomes[1].event_error == "the bus was failing at the deadline"
+    assert outcomes[1].event_error == "not sent: the bus was failing past the deadline"
     assert bus.taken == []
 
 
-async def test_past_the_deadline_a_healthy_bus_still_gets_each_event_once() -> None:
+async def test_past_the_deadline_each_event_gets_one_attempt_until_one_fails() -> None:
+    bus = ScriptedBus(failures=2)
+    box = outbox(bus, deadline_in_s=-1)
+    outcomes = [series(symbol) for symbol in ("BTCUSDT", "ETHUSDT", "XRPUSDT")]
+    for outcome in outcomes:
+        box.submit(outcome)
+    await box.finish()
+    assert [o.event_attempts for o in outcomes] == [1, 0, 0]
+    assert [o.event_state for o in outcomes] == [EventState.UNDELIVERED] * 3
+    assert bus.attempts == 1
+
+
+async def test_past_the_deadline_a_healthy_bus_still_gets_each_event() -> None:
     bus = ScriptedBus()
     box = outbox(bus, deadline_in_s=-1)
-    outcome = series("BTCUSDT")
-    box.submit(outcome)
+    outcomes = [series(symbol) for symbol in ("BTCUSDT", "ETHUSDT")]
+    for outcome in outcomes:
+        box.submit(outcome)
     await box.finish()
-    assert outcome.event_state is EventState.DELIVERED
-    assert bus.taken == ["BTCUSDT"]
+    assert [o.event_state for o in outcomes] == [EventState.DELIVERED] * 2
+    assert bus.taken == ["BTCUSDT", "ETHUSDT"]
 
 
 async def test_a_defect_in_publishing_is_logged_with_its_traceback_and_not_retried(

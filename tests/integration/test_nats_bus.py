@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 
@@ -107,3 +108,11 @@ async def test_connecting_to_an_unreachable_nats_raises_bus_unavailable() -> Non
             await NatsBus.connect(f"nats://127.0.0.1:{proxy.port}", connect_timeout_s=2)
     finally:
         proxy.stop()
+
+
+async def test_closing_a_healthy_bus_reports_no_outage(caplog: pytest.LogCaptureFixture) -> None:
+    require_port("NATS", NATS_HOST, NATS_PORT)
+    bus = await NatsBus.connect(NATS_URL)
+    await bus.publish("binance.klines.QUIETUSDT.1m", b"x")
+    await bus.close()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []

@@ -44,6 +44,11 @@ class NatsBus:
     ) -> NatsBus:
         """Connect within ``connect_timeout_s`` or raise :class:`BusUnavailable`."""
         client = Client()
+
+        async def disconnected() -> None:
+            if not client.is_closed:  # closing calls this too; that is no outage
+                log.warning("NATS connection lost; reconnecting")
+
         try:
             await asyncio.wait_for(
                 client.connect(
@@ -56,7 +61,7 @@ class NatsBus:
                     ping_interval=DEFAULT_PING_INTERVAL_S,
                     pending_size=NO_BUFFERING_WHILE_DISCONNECTED,
                     error_cb=_log_error,
-                    disconnected_cb=_log_disconnected,
+                    disconnected_cb=disconnected,
                     reconnected_cb=_log_reconnected,
                 ),
                 timeout=connect_timeout_s,
@@ -96,10 +101,6 @@ async def _log_error(error: Exception) -> None:
     """Each failed reconnect attempt lands here; publishes report the outage themselves (as
     :class:`BusUnavailable`), so one line at debug level, not nats-py's traceback."""
     log.debug("NATS: %s", _describe(error))
-
-
-async def _log_disconnected() -> None:
-    log.warning("NATS connection lost; reconnecting")
 
 
 async def _log_reconnected() -> None:

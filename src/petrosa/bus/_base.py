@@ -5,9 +5,16 @@ from __future__ import annotations
 from typing import Protocol
 
 
+class BusUnavailable(Exception):
+    """The bus did not take a message (or cannot be reached); one line, safe to retry."""
+
+
 class MessageBus(Protocol):
     async def publish(self, subject: str, payload: bytes) -> None:
-        """Send one message; returns once the bus has taken it (never fire-and-forget)."""
+        """Send one message; returns once the bus has taken it (never fire-and-forget).
+
+        Raises :class:`BusUnavailable` when it was not taken.
+        """
         ...
 
     async def close(self) -> None:

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsed
 from rich.progress import Progress as RichBar
 from rich.table import Table
 
-from petrosa.extractor.outcome import SeriesOutcome
+from petrosa.extractor.outcome import EventState, SeriesOutcome
 from petrosa.extractor.runner import Progress
 
 log = logging.getLogger("petrosa.jobs")
@@ -62,9 +62,7 @@ class TerminalProgress(Progress):
         self._bar.update(self._overall, records=total)
 
     def finished(self, outcome: SeriesOutcome) -> None:
-        label = (
-            outcome.symbol if outcome.interval is None else f"{outcome.symbol} {outcome.interval}"
-        )
+        label = outcome.label
         mark = "[green]✓[/]" if outcome.success else "[red]✗[/]"
         self._bar.update(self._tasks[label], description=f"{mark} {label}", total=1, completed=1)
         self._bar.advance(self._overall)
@@ -102,15 +100,26 @@ def summary_table(outcomes: list[SeriesOutcome], *, dry_run: bool) -> Table:
         "gaps filled",
         "seconds",
         "result",
+        "event",
     ):
-        table.add_column(column, justify="left" if column in ("series", "result") else "right")
+        left = column in ("series", "result", "event")
+        table.add_column(column, justify="left" if left else "right")
     for o in outcomes:
-        series = o.symbol if o.interval is None else f"{o.symbol} {o.interval}"
         result = "ok" if o.success else f"FAILED: {o.error}"
         if o.success and o.notes:
             result = "ok (" + "; ".join(o.notes) + ")"
         table.add_row(
-            series, str(o.fetched), str(o.written), str(o.gaps_found), str(o.gaps_filled),
-            f"{o.duration_s:.2f}", result,
+            o.label, str(o.fetched), str(o.written), str(o.gaps_found), str(o.gaps_filled),
+            f"{o.duration_s:.2f}", result, event_cell(o),
         )  # fmt: skip
     return table
+
+
+def event_cell(outcome: SeriesOutcome) -> str:
+    """The event column: delivered (late: after how many attempts), or not, and why."""
+    if outcome.event_state is EventState.DELIVERED:
+        late = outcome.event_attempts > 1
+        return f"delivered (attempt {outcome.event_attempts})" if late else "delivered"
+    if outcome.event_state is EventState.UNDELIVERED:
+        return f"NOT DELIVERED (attempts: {outcome.event_attempts}): {outcome.event_error}"
+    return "-"

@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-from petrosa.contracts.events import ExtractionCompleted
+from petrosa.contracts.events import ExtractionCompleted, klines_subject
 from petrosa.contracts.market import DEFAULT_MARKET, Market
+
+
+class EventState(StrEnum):
+    """Where the series' ExtractionCompleted event is."""
+
+    NOT_PUBLISHED = "not published"
+    """No event for this run (a dry run)."""
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    """The bus never confirmed it before the job's deadline."""
 
 
 @dataclass
@@ -21,10 +33,18 @@ class SeriesOutcome:
     error: str | None = None
     notes: list[str] = field(default_factory=list)
     market: Market = DEFAULT_MARKET
+    event_state: EventState = EventState.NOT_PUBLISHED
+    event_attempts: int = 0
+    event_error: str | None = None
+    """Why the last delivery attempt failed (kept when a later one succeeded)."""
 
     @property
     def success(self) -> bool:
         return self.error is None
+
+    @property
+    def label(self) -> str:
+        return self.symbol if self.interval is None else f"{self.symbol} {self.interval}"
 
     def event(self) -> ExtractionCompleted:
         return ExtractionCompleted(
@@ -46,3 +66,23 @@ def one_line(error: BaseException) -> str:
     """An error as one readable line (no traceback)."""
     text = str(error).strip().splitlines()[0] if str(error).strip() else ""
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def subject_for(outcome: SeriesOutcome) -> str:
+    """Where the series' completion event is published."""
+    if outcome.dataset == "klines" and outcome.interval is not None:
+        return klines_subject(outcome.symbol, outcome.interval)
+    return f"binance.{outcome.dataset}.{outcome.symbol}"
+
+
+def event_fields(outcome: SeriesOutcome) -> dict[str, object]:
+    """What logs and the summary say about one event: its series, attempts, last error."""
+    return {
+        "dataset": outcome.dataset,
+        "symbol": outcome.symbol,
+        "interval": outcome.interval,
+        "market": outcome.market.value,
+        "subject": subject_for(outcome),
+        "attempts": outcome.event_attempts,
+        "error": outcome.event_error,
+    }

@@ -1,8 +1,10 @@
-"""Run one job per symbol concurrently, publish each completion, report progress.
+"""Run one job per symbol concurrently, hand each completion to the event outbox, report
+progress.
 
 The exchange client's shared weight budget is what keeps the parallel symbols polite; the
-semaphore only bounds how many are in flight. Each completion event is awaited on the bus,
-so the job never exits before its events are sent.
+semaphore only bounds how many are in flight. One symbol's failure never stops the others:
+an ``expected`` error (the exchange or the Data Manager said no) is logged in one line, any
+other exception with its traceback, since it is a defect.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from petrosa.bus import MessageBus
-from petrosa.contracts.events import klines_subject
 from petrosa.contracts.market import DEFAULT_MARKET, Market
 from petrosa.extractor.klines import ProgressCallback
 from petrosa.extractor.outcome import SeriesOutcome, one_line
+
+if TYPE_CHECKING:  # the bus (nats) is needed to run jobs, not to render their progress
+    from petrosa.extractor.events import EventOutbox
 
 log = logging.getLogger(__name__)
 
@@ -47,22 +51,19 @@ class SymbolJob:
         return self.symbol if self.interval is None else f"{self.symbol} {self.interval}"
 
 
-def subject_for(outcome: SeriesOutcome) -> str:
-    if outcome.dataset == "klines" and outcome.interval is not None:
-        return klines_subject(outcome.symbol, outcome.interval)
-    return f"binance.{outcome.dataset}.{outcome.symbol}"
-
-
 async def run_jobs(
     jobs: Sequence[SymbolJob],
     *,
     concurrency: int,
-    bus: MessageBus,
     progress: Progress,
-    publish: bool = True,
+    outbox: EventOutbox | None,
     fatal: tuple[type[BaseException], ...] = (),
+    expected: tuple[type[BaseException], ...] = (),
 ) -> list[SeriesOutcome]:
-    """Every job's outcome, in the order given. An exception in ``fatal`` stops them all."""
+    """Every job's outcome, in the order given; each goes to ``outbox`` (None: no events).
+
+    An exception in ``fatal`` stops them all.
+    """
     gate = asyncio.Semaphore(concurrency)
 
     async def one(job: SymbolJob) -> SeriesOutcome:
@@ -78,9 +79,12 @@ async def run_jobs(
                     job.dataset, job.symbol, job.interval, error=one_line(error), market=job.market
                 )
                 outcome.duration_s = time.perf_counter() - started
-                log.warning("%s failed: %s", job.label, outcome.error)
-            if publish:
-                await bus.publish(subject_for(outcome), outcome.event().model_dump_json().encode())
+                if isinstance(error, expected):
+                    log.warning("%s failed: %s", job.label, outcome.error)
+                else:
+                    log.error("%s failed: %s", job.label, outcome.error, exc_info=error)
+            if outbox is not None:
+                outbox.submit(outcome)
             progress.finished(outcome)
             return outcome
 

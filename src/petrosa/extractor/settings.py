@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from petrosa.contracts.market import DEFAULT_SYMBOLS
-
-DEFAULT_CONCURRENCY = 10
+from petrosa.extractor.request import DEFAULT_DEADLINE_S
 
 
 class ExtractorSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
     default_symbols: Annotated[tuple[str, ...], NoDecode] = DEFAULT_SYMBOLS
+    extractor_deadline_s: float = Field(default=DEFAULT_DEADLINE_S, gt=0)
+    """``EXTRACTOR_DEADLINE_S``: seconds from the job's start until which undelivered
+    completion events are retried."""
 
     @field_validator("default_symbols", mode="before")
     @classmethod

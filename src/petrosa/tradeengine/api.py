@@ -20,6 +20,7 @@ from petrosa.coordination import CoordinationError
 from petrosa.tradeengine.ledger import FenceLost
 from petrosa.tradeengine.service import Engine, NoOpenPosition
 from petrosa.tradeengine.settings import TradeEngineSettings
+from petrosa.tradeengine.wiring import build_engine
 from petrosa.webauth import BearerTokens, requirement
 
 Limit = Annotated[int, Query(ge=1, le=1_000)]
@@ -41,7 +42,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        running = engine or Engine(settings)
+        running = engine if engine is not None else build_engine(settings)
         await running.start()
         app.state.engine = running
         try:

@@ -14,12 +14,10 @@ import orjson
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from pydantic import ValidationError
 
-from petrosa.bus import BusSettings
 from petrosa.client import DataManagerClient, DataManagerError
 from petrosa.contracts.signals import DecisionStatus, Signal, SignalAction, SignalDecision
 from petrosa.contracts.trading import Position, PositionStatus
 from petrosa.coordination import CoordinationError, LeaderElection, Locks
-from petrosa.exchange.binance import BinanceFuturesTrading, BinanceSettings
 from petrosa.exchange.trading import ExchangePosition, TradingExchange
 from petrosa.resilience import full_jitter_backoff
 from petrosa.tradeengine.book import as_open
@@ -75,13 +73,26 @@ class EngineMetrics:
 
 
 class Engine:
+    """One replica: the executor, the NATS ingress, leadership and its duties.
+
+    Its collaborators are given, not built here (``petrosa.tradeengine.wiring`` builds them
+    from the environment), so a test can run an engine in-process; the engine owns them from
+    then on and closes them in :meth:`stop`. ``nats_url`` None: no NATS ingress.
+    """
+
     def __init__(
-        self, settings: TradeEngineSettings, exchange: TradingExchange | None = None
+        self,
+        settings: TradeEngineSettings,
+        *,
+        store: DataManagerClient,
+        exchange: TradingExchange,
+        locks: Locks,
+        nats_url: str | None,
     ) -> None:
         self.settings = settings
-        self.store = DataManagerClient()
-        self.exchange: TradingExchange = exchange or _exchange(settings)
-        self.locks = Locks.from_settings()
+        self.store = store
+        self.exchange = exchange
+        self.locks = locks
         self.metrics = EngineMetrics()
         self.executor = Executor(
             settings, self.store, self.exchange, self.locks, observe=self.metrics.observe_stage
@@ -95,7 +106,6 @@ class Engine:
         self.selftest_error: str | None = "not run yet"
         self.reconciliation = Reconciliation()
         self.consumer: SignalConsumer | None = None
-        nats_url = BusSettings().nats_url
         if nats_url:
             self.consumer = SignalConsumer(
                 nats_url,
@@ -317,10 +327,3 @@ class Engine:
         for line in differences:
             log.warning("reconciliation: %s", line)
         return self.reconciliation
-
-
-def _exchange(settings: TradeEngineSettings) -> TradingExchange:
-    key, secret = settings.api_key.get_secret_value(), settings.api_secret.get_secret_value()
-    if settings.exchange == "paper":
-        return BinanceFuturesTrading(key, secret, base_url=BinanceSettings().futures_api_url)
-    return BinanceFuturesTrading(key, secret, testnet=settings.testnet)

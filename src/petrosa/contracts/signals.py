@@ -1,8 +1,12 @@
-"""Trading signals (emitted by the TA bot and realtime strategies) and engine decisions."""
+"""Trading signals (emitted by the TA bot and realtime strategies), engine decisions, and
+the positions as the engine reports them."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import re
 import uuid
 from decimal import Decimal
 from enum import StrEnum
@@ -18,10 +22,12 @@ from pydantic import (
 )
 
 from petrosa.contracts.market import Symbol
-from petrosa.contracts.trading import Identifier, Quantity
+from petrosa.contracts.trading import IDENTIFIER_PATTERN, Identifier, Position, Quantity
 
 SIGNAL_NAMESPACE = uuid.UUID("5b0c7a2e-8f1d-4c1e-9a57-3f1b8f6d2c10")
 """Namespace of derived signal ids (uuid5): the same inputs give the same id everywhere."""
+REFUSED_ID_PREFIX = "invalid-"
+_IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
 
 
 def _positive(value: Decimal) -> Decimal:
@@ -53,6 +59,26 @@ def derive_signal_id(
     """The id a strategy's signal gets when it brings none: stable across replicas/retries."""
     millis = int(event_time.timestamp() * 1000)
     return str(uuid.uuid5(SIGNAL_NAMESPACE, f"{strategy_id}|{symbol}|{timeframe or ''}|{millis}"))
+
+
+def is_identifier(text: str) -> bool:
+    """Whether ``text`` is a valid identifier (signal ids, position ids, event ids)."""
+    return _IDENTIFIER.fullmatch(text) is not None
+
+
+def refused_signal_id(payload: bytes) -> str:
+    """The id under which a payload that is not a valid signal is recorded: its
+    ``signal_id`` when that is a valid identifier, else ``invalid-`` and a digest of the
+    payload (the same payload always gets the same id, so a redelivery records nothing new).
+    """
+    try:
+        raw = json.loads(payload)
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep
+        raw = None
+    given = raw.get("signal_id") if isinstance(raw, dict) else None
+    if isinstance(given, str) and is_identifier(given):
+        return given
+    return REFUSED_ID_PREFIX + hashlib.sha256(payload).hexdigest()[:32]
 
 
 class Signal(BaseModel):
@@ -114,3 +140,15 @@ class SignalDecision(BaseModel):
     order_id: int | None = None
     decided_at: AwareDatetime
     replica: str | None = None
+
+
+class MarkedPosition(Position):
+    """A position as the trade engine reports it: an open one with its unrealized P&L at
+    the mark price now, or, when no mark price could be had, as last stored and why."""
+
+    mark_price: Quantity | None = None
+    """The mark price ``unrealized_pnl`` was computed at; None for closed positions and for
+    open ones whose symbol has no mark price now."""
+    mark_error: str | None = None
+    """Why an open position has no live unrealized P&L (``unrealized_pnl`` is the value
+    stored at ``updated_at``), e.g. a symbol the exchange no longer lists."""

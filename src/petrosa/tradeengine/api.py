@@ -12,12 +12,10 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from petrosa import __version__
-from petrosa.client import DataManagerError
 from petrosa.contracts.market import Symbol
-from petrosa.contracts.signals import Signal, SignalDecision
-from petrosa.contracts.trading import DailyPnl, Identifier, Position, PositionStatus
-from petrosa.coordination import CoordinationError
-from petrosa.tradeengine.ledger import FenceLost
+from petrosa.contracts.signals import MarkedPosition, Signal, SignalDecision
+from petrosa.contracts.trading import DailyPnl, Identifier, PositionStatus
+from petrosa.tradeengine.api_errors import install_error_handlers
 from petrosa.tradeengine.service import Engine, NoOpenPosition
 from petrosa.tradeengine.settings import TradeEngineSettings
 from petrosa.tradeengine.wiring import build_engine
@@ -52,6 +50,7 @@ def create_app(
 
     app = FastAPI(title="petrosa trade engine", version=__version__, lifespan=lifespan)
     app.state.tokens = BearerTokens.from_settings(settings.read_tokens, settings.write_tokens)
+    install_error_handlers(app)
 
     def engine_of(request: Request) -> Engine:
         running: Engine = request.app.state.engine
@@ -64,7 +63,12 @@ def create_app(
     @app.get("/health/readiness", tags=["health"])
     async def readiness(request: Request) -> JSONResponse:
         """Ready when the Data Manager self-test passed and the DM, the coordination store
-        and (when configured) NATS answer. Reasons are given, secrets never."""
+        and (when configured) NATS answer. Reasons are given, secrets never.
+
+        ``degraded`` (still 200): the leader's duties fail for some symbols (listed in
+        ``problems``), e.g. a position on a symbol the exchange no longer lists. Every
+        replica would fail the same way, and the other symbols are served: taking replicas
+        out of service would stop those too without fixing anything."""
         running = engine_of(request)
         problems: list[str] = []
         if running.selftest_error is not None:
@@ -76,22 +80,21 @@ def create_app(
             problems.append("coordination store unreachable")
         if running.consumer is not None and not running.consumer.connected:
             problems.append("NATS not connected")
+        degraded = running.problems()
+        status = "unavailable" if problems else "degraded" if degraded else "ready"
         body = {
-            "status": "ready" if not problems else "unavailable",
-            "problems": problems,
+            "status": status,
+            "problems": problems + degraded,
             "leader": running.election.is_leader,
         }
-        return JSONResponse(body, status_code=200 if not problems else 503)
+        return JSONResponse(body, status_code=503 if problems else 200)
 
     @app.post(
         "/signals", response_model=SignalDecision, tags=["signals"], dependencies=[RequireWrite]
     )
     async def submit(signal: Signal, request: Request) -> SignalDecision:
         """Decide a signal now (the same pipeline as the NATS ingress)."""
-        try:
-            return await engine_of(request).submit(signal)
-        except (FenceLost, CoordinationError, DataManagerError) as error:
-            raise HTTPException(503, f"try again: {error}", headers={"Retry-After": "1"}) from None
+        return await engine_of(request).submit(signal)
 
     @app.get(
         "/decisions",
@@ -108,16 +111,21 @@ def create_app(
         return await engine_of(request).executor.ledger.orders(limit)
 
     @app.get(
-        "/positions", response_model=list[Position], tags=["positions"], dependencies=[RequireRead]
+        "/positions",
+        response_model=list[MarkedPosition],
+        tags=["positions"],
+        dependencies=[RequireRead],
     )
     async def positions(
         request: Request,
         status: PositionStatus | None = None,
-        symbol: str | None = None,
+        symbol: Annotated[Symbol | None, Query()] = None,
         limit: Limit = 100,
-    ) -> list[Position]:
+    ) -> list[MarkedPosition]:
         """Positions, newest first; open ones with their unrealized P&L at the mark price
-        now (stored values are refreshed by the leader every minute)."""
+        now (stored values are refreshed by the leader every minute). An open position
+        whose symbol has no mark price now (say, the exchange no longer lists it) shows its
+        stored unrealized P&L, ``mark_price`` null and the reason in ``mark_error``."""
         return await engine_of(request).marked_positions(status, symbol, limit)
 
     @app.post(
@@ -138,8 +146,6 @@ def create_app(
             return await engine_of(request).close_position(symbol, request_id)
         except NoOpenPosition as missing:
             raise HTTPException(404, str(missing)) from None
-        except (FenceLost, CoordinationError, DataManagerError) as error:
-            raise HTTPException(503, f"try again: {error}", headers={"Retry-After": "1"}) from None
 
     @app.get(
         "/pnl/daily/{date}", response_model=DailyPnl, tags=["positions"], dependencies=[RequireRead]
@@ -154,8 +160,21 @@ def create_app(
 
     @app.get("/reconciliation", tags=["positions"], dependencies=[RequireRead])
     async def reconciliation(request: Request) -> dict[str, Any]:
-        report = engine_of(request).reconciliation
-        return {"checked_at": report.checked_at, "differences": report.differences}
+        """The leader's last comparison of stored positions with the exchange's, and the
+        symbols its duties currently fail on (empty on other replicas)."""
+        running = engine_of(request)
+        report = running.reconciliation
+        return {
+            "checked_at": report.checked_at,
+            "differences": report.differences,
+            "symbol_failures": running.problems(),
+        }
+
+    @app.get("/dead-letters", tags=["signals"], dependencies=[RequireRead])
+    async def dead_letters(request: Request, limit: Limit = 100) -> list[dict[str, Any]]:
+        """Signal messages the engine gave up on, newest first: the payload (bounded),
+        why, and after how many deliveries."""
+        return await engine_of(request).dead_letters.latest(limit)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:

@@ -1,50 +1,53 @@
-"""Wiring of one trade-engine replica: clients, executor, NATS ingress, leadership."""
+"""Wiring of one trade-engine replica: executor, NATS ingress, leadership and its duties."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import logging
 import random
 import time
 import uuid
-from dataclasses import dataclass, field
+from decimal import Decimal
 
-import orjson
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from pydantic import ValidationError
 
 from petrosa.client import DataManagerClient, DataManagerError
-from petrosa.contracts.signals import DecisionStatus, Signal, SignalAction, SignalDecision
+from petrosa.contracts.signals import (
+    DecisionStatus,
+    MarkedPosition,
+    Signal,
+    SignalAction,
+    SignalDecision,
+    is_identifier,
+    refused_signal_id,
+)
 from petrosa.contracts.trading import Position, PositionStatus
-from petrosa.coordination import CoordinationError, LeaderElection, Locks
-from petrosa.exchange.trading import ExchangePosition, TradingExchange
+from petrosa.coordination import LeaderElection, Locks
+from petrosa.exchange.trading import TradingExchange
 from petrosa.resilience import full_jitter_backoff
 from petrosa.tradeengine.book import as_open
+from petrosa.tradeengine.dead_letters import DeadLetter, DeadLetters
 from petrosa.tradeengine.executor import Executor
-from petrosa.tradeengine.ingress import SignalConsumer
-from petrosa.tradeengine.ledger import SIGNALS, FenceLost
+from petrosa.tradeengine.failures import try_again
+from petrosa.tradeengine.ingress import Outcome, SignalConsumer, Verdict
+from petrosa.tradeengine.leader import LeaderDuties, Reconciliation
+from petrosa.tradeengine.ledger import SIGNALS
 from petrosa.tradeengine.rollover import DailyRollover
 from petrosa.tradeengine.settings import TradeEngineSettings
+from petrosa.tradeengine.validation import clip, describe
 
 log = logging.getLogger(__name__)
 SELFTEST = "tradeengine_selftest"
 LEADER_ELECTION = "tradeengine.leader"
-MONITOR_EVERY_S = 2.0
-"""How often the leader looks for protective orders that filled on the exchange."""
 STARTUP_RETRY_MAX_S = 10.0
+CLOSE_PREFIX = "api-close:"
 
 
 class NoOpenPosition(LookupError):
     """A close was asked for a symbol without an open position."""
-
-
-@dataclass
-class Reconciliation:
-    """Open positions by symbol: what the Data Manager says against what the exchange says."""
-
-    checked_at: float | None = None
-    differences: list[str] = field(default_factory=list)
 
 
 class EngineMetrics:
@@ -103,8 +106,15 @@ class Engine:
             clock=lambda: dt.datetime.now(dt.UTC),
             replica=settings.replica,
         )
+        self.duties = LeaderDuties(
+            store=self.store,
+            exchange=self.exchange,
+            executor=self.executor,
+            rollover=self.rollover,
+            reconcile_every_s=settings.reconcile_every_s,
+        )
+        self.dead_letters = DeadLetters(self.store)
         self.selftest_error: str | None = "not run yet"
-        self.reconciliation = Reconciliation()
         self.consumer: SignalConsumer | None = None
         if nats_url:
             self.consumer = SignalConsumer(
@@ -113,13 +123,19 @@ class Engine:
                 subject=settings.nats_subject,
                 durable=settings.nats_durable,
                 ack_wait_s=settings.nats_ack_wait_s,
+                max_deliver=settings.nats_max_deliver,
                 handler=self.handle_payload,
+                dead_letter=self.bury,
             )
         self.election = LeaderElection(
             self.locks, LEADER_ELECTION, settings.replica, on_change=self._leadership
         )
         self._leader_task: asyncio.Task[None] | None = None
         self._startup: asyncio.Task[None] | None = None
+
+    @property
+    def reconciliation(self) -> Reconciliation:
+        return self.duties.reconciliation
 
     async def start(self) -> None:
         """Serve at once; take work only after the Data Manager passed the self-test."""
@@ -134,6 +150,7 @@ class Engine:
                 try:
                     await self.executor.ledger.prepare()
                     await self.rollover.prepare()
+                    await self.dead_letters.prepare()
                     break
                 except DataManagerError as error:
                     self.selftest_error = f"data manager: {error}"
@@ -155,6 +172,7 @@ class Engine:
         await self.election.resign()
         if self._leader_task is not None:
             self._leader_task.cancel()
+            await asyncio.gather(self._leader_task, return_exceptions=True)
         await self.locks.close()
         await self.exchange.close()
         await self.store.close()
@@ -174,6 +192,10 @@ class Engine:
             return
         self.selftest_error = None
 
+    def problems(self) -> list[str]:
+        """What the leader's duties fail on, per symbol (the engine still serves the rest)."""
+        return self.duties.failures.problems()
+
     async def submit(self, signal: Signal) -> SignalDecision:
         started = time.perf_counter()
         decision = await self.executor.handle(signal)
@@ -186,8 +208,9 @@ class Engine:
         once, recorded with its reason, the order's client id derived from the signal id).
 
         The close signal's id is ``api-close:<request_id>`` when the caller gives one, else
-        ``api-close:<position id>``: a retried close never closes twice. Without a request id
-        and with no open position, :class:`NoOpenPosition` is raised.
+        ``api-close:<position id>`` (a digest of it when that would be too long): a retried
+        close never closes twice. Without a request id and with no open position,
+        :class:`NoOpenPosition` is raised.
         """
         if request_id is None:
             open_now = await self.store.get_open_positions(symbol=symbol)
@@ -197,7 +220,7 @@ class Engine:
         else:
             key = request_id
         signal = Signal(
-            signal_id=f"api-close:{key}",
+            signal_id=close_signal_id(key),
             strategy_id="api",
             symbol=symbol,
             action=SignalAction.CLOSE,
@@ -207,33 +230,28 @@ class Engine:
         )
         return await self.submit(signal)
 
-    async def handle_payload(self, payload: bytes) -> bool:
-        """A NATS message; True when it may be acked."""
+    async def handle_payload(self, payload: bytes) -> Verdict:
+        """A NATS message: how it ends (see ``petrosa.tradeengine.ingress``)."""
         try:
             signal = Signal.model_validate_json(payload)
         except ValidationError as error:
-            await self._record_invalid(payload, error)
-            return True
+            return await self._record_invalid(payload, error)
         try:
             decision = await self.submit(signal)
-        except (FenceLost, CoordinationError, DataManagerError) as error:
+        except Exception as error:
+            hint = try_again(error)
+            if hint is None:
+                raise  # unexpected: the consumer logs it and redelivers (a limited number)
             log.info("signal %s not decided here (%s); redelivery will settle it", signal.id, error)
-            return False
+            return Verdict(Outcome.RETRY, hint.cause)
         log.info("signal %s: %s (%s)", signal.id, decision.status.value, decision.reason)
-        return True
+        return Verdict(Outcome.DECIDED)
 
-    async def _record_invalid(self, payload: bytes, error: ValidationError) -> None:
-        """Refused payloads are recorded too, under their signal id (or a hash of them)."""
-        try:
-            raw = orjson.loads(payload)
-            given = raw.get("signal_id") if isinstance(raw, dict) else None
-        except orjson.JSONDecodeError:
-            given = None
-        signal_id = (
-            str(given) if given else f"invalid-{uuid.uuid5(uuid.NAMESPACE_OID, payload.hex())}"
-        )
-        first = error.errors()[0]
-        reason = f"invalid: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    async def _record_invalid(self, payload: bytes, error: ValidationError) -> Verdict:
+        """Refused payloads are recorded too, under their signal id when it is a valid one,
+        else a digest of the payload; what cannot be recorded at all is dead-lettered."""
+        signal_id = refused_signal_id(payload)
+        reason = clip(f"invalid: {describe(error.errors()[0])}")
         decision = SignalDecision(
             signal_id=signal_id,
             status=DecisionStatus.REJECTED,
@@ -241,89 +259,67 @@ class Engine:
             decided_at=dt.datetime.now(dt.UTC),
             replica=self.settings.replica,
         )
+        try:
+            await self.store.insert_one(
+                SIGNALS,
+                {"_id": signal_id, "stage": "done", "decision": decision.model_dump(mode="json")},
+            )
+        except DataManagerError as failure:
+            hint = try_again(failure)
+            if hint is not None:
+                return Verdict(Outcome.RETRY, f"{reason}; not recorded: {hint.cause}")
+            return Verdict(Outcome.DEAD, f"{reason}; cannot be recorded: {failure}")
         self.metrics.decisions.labels(DecisionStatus.REJECTED.value).inc()
-        await self.store.insert_one(
-            SIGNALS,
-            {"_id": signal_id, "stage": "done", "decision": decision.model_dump(mode="json")},
-        )
+        log.info("signal %s: rejected (%s)", signal_id, reason)
+        return Verdict(Outcome.REFUSED, reason)
+
+    async def bury(self, letter: DeadLetter) -> None:
+        """Keep a message the ingress gave up on (a retry keeps nothing twice)."""
+        await self.dead_letters.record(letter, replica=self.settings.replica)
 
     def _leadership(self, leading: bool) -> None:
         if leading:
-            self._leader_task = asyncio.create_task(self._lead(), name="leader-duties")
+            self._leader_task = asyncio.create_task(
+                self.duties.run(lambda: self.election.is_leader), name="leader-duties"
+            )
         elif self._leader_task is not None:
             self._leader_task.cancel()
 
-    async def _lead(self) -> None:
-        """Leader duties: apply filled protective orders; reconcile against the exchange;
-        close and open the UTC days of the daily P&L rollover."""
-        next_reconcile = 0.0
-        while self.election.is_leader:
-            try:
-                await self.monitor_protection()
-                if time.monotonic() >= next_reconcile:
-                    await self.reconcile()
-                    await self.mark_to_market()
-                    next_reconcile = time.monotonic() + self.settings.reconcile_every_s
-            except Exception as error:  # a failed round is reported, the next one tries again
-                log.warning("leader round failed: %s", error)
-                self.reconciliation.differences = [f"leader round failed: {error}"]
-            try:
-                await self.rollover.run_round()
-            except Exception as error:  # as above: the next round tries again
-                log.warning("daily rollover failed: %s", error)
-            await asyncio.sleep(MONITOR_EVERY_S)
-
-    async def monitor_protection(self) -> int:
-        applied = 0
-        for position in await self.store.get_open_positions():
-            applied += await self.executor.settle_protection(position)
-        return applied
-
-    async def mark_to_market(self) -> int:
-        """Store every open position's unrealized P&L at the current mark price; returns
-        how many changed."""
-        changed = 0
-        for symbol in sorted({p.symbol for p in await self.store.get_open_positions()}):
-            changed += await self.executor.mark_to_market(symbol)
-        return changed
-
     async def marked_positions(
         self, status: PositionStatus | None, symbol: str | None, limit: int
-    ) -> list[Position]:
-        """Positions as stored, open ones with their unrealized P&L at the mark price now."""
+    ) -> list[MarkedPosition]:
+        """Positions as stored, open ones with their unrealized P&L at the mark price now;
+        an open position whose symbol has no mark price now keeps its stored value, with
+        the reason (one symbol's trouble does not fail the whole answer)."""
         found = await self.store.list_positions(status=status, symbol=symbol, limit=limit)
         open_symbols = sorted({p.symbol for p in found if p.status is PositionStatus.OPEN})
-        marks = dict(
-            zip(
-                open_symbols,
-                await asyncio.gather(*(self.exchange.mark_price(s) for s in open_symbols)),
-                strict=True,
-            )
+        outcomes = await asyncio.gather(
+            *(self.exchange.mark_price(s) for s in open_symbols), return_exceptions=True
         )
-        return [
-            p.model_copy(update={"unrealized_pnl": as_open(p).unrealized(marks[p.symbol])})
-            if p.status is PositionStatus.OPEN
-            else p
-            for p in found
-        ]
+        marks = dict(zip(open_symbols, outcomes, strict=True))
+        return [_marked(position, marks.get(position.symbol)) for position in found]
 
-    async def reconcile(self) -> Reconciliation:
-        stored = {p.symbol: p for p in await self.store.get_open_positions()}
-        held: dict[str, ExchangePosition] = {p.symbol: p for p in await self.exchange.positions()}
-        differences: list[str] = []
-        for symbol in sorted(set(stored) | set(held)):
-            mine, theirs = stored.get(symbol), held.get(symbol)
-            if mine is None and theirs is not None:
-                differences.append(f"{symbol}: exchange holds {theirs.quantity}, none stored")
-            elif mine is not None and theirs is None:
-                differences.append(
-                    f"{symbol}: stored {mine.side.value} {mine.quantity}, exchange flat"
-                )
-            elif mine is not None and theirs is not None:
-                signed = mine.quantity if mine.side.value == "long" else -mine.quantity
-                if signed != theirs.quantity:
-                    differences.append(f"{symbol}: stored {signed}, exchange {theirs.quantity}")
-        self.reconciliation = Reconciliation(time.time(), differences)
-        for line in differences:
-            log.warning("reconciliation: %s", line)
-        return self.reconciliation
+
+def _marked(position: Position, mark: Decimal | BaseException | None) -> MarkedPosition:
+    """``position`` valued at ``mark`` when it is open (``mark`` is what asking for the mark
+    price gave: the price, or why there is none)."""
+    fields = position.model_dump()
+    if position.status is not PositionStatus.OPEN or mark is None:
+        return MarkedPosition(**fields)
+    if isinstance(mark, Exception):
+        hint = try_again(mark)
+        why = hint.cause if hint is not None else f"{type(mark).__name__}: {mark}"
+        return MarkedPosition(**fields, mark_error=clip(f"no mark price now: {why}"))
+    if isinstance(mark, BaseException):
+        raise mark  # cancelled
+    fields["unrealized_pnl"] = as_open(position).unrealized(mark)
+    return MarkedPosition(**fields, mark_price=mark)
+
+
+def close_signal_id(key: str) -> str:
+    """``api-close:<key>``, or ``api-close:<digest of key>`` when that would be too long for
+    a signal id."""
+    signal_id = CLOSE_PREFIX + key
+    if is_identifier(signal_id):
+        return signal_id
+    return CLOSE_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:32]

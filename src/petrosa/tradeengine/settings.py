@@ -57,6 +57,9 @@ class TradeEngineSettings(BaseSettings):
     nats_durable: str = "tradeengine"
     nats_ack_wait_s: float = Field(default=30.0, gt=0)
     replica: str = Field(default_factory=socket.gethostname)
+    nats_max_deliver: int = Field(default=20, ge=1)
+    """Deliveries of one signal message before it is given up on and dead-lettered (failed
+    deliveries are retried after 1, 2, 4… up to 10 s: 20 cover about 3 minutes)."""
 
     @field_validator("symbols", mode="before")
     @classmethod

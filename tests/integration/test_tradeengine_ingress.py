@@ -1,0 +1,158 @@
+"""The engine's NATS ingress on real NATS JetStream (the engine in-process, its Data Manager
+an app on SQLite): every message ends — decided and acked, refused and terminated, or
+dead-lettered after the delivery limit — and the durable consumer carries that limit."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nats
+import orjson
+import pytest
+from nats.aio.client import Client
+from nats.js.api import AckPolicy, ConsumerConfig, ConsumerInfo
+from nats.js.errors import NotFoundError
+
+from petrosa.tradeengine.dead_letters import DEAD_LETTERS
+from petrosa.tradeengine.ingress import ensure_stream
+from petrosa.tradeengine.ledger import SIGNALS
+from tests.integration.tradeengine_rig import Rig, engine_rig, eventually, signal_body, started
+from tests.support.services import NATS_HOST, NATS_PORT, require_port
+
+pytestmark = pytest.mark.integration
+
+NATS_URL = f"nats://{NATS_HOST}:{NATS_PORT}"
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A stream, subject and durable consumer of this test alone."""
+
+    stream: str
+    subject: str
+    durable: str
+
+    def settings(self, **extra: Any) -> dict[str, Any]:
+        return {
+            "nats_stream": self.stream,
+            "nats_subject": self.subject,
+            "nats_durable": self.durable,
+            "nats_ack_wait_s": 30,
+            **extra,
+        }
+
+
+@pytest.fixture
+async def nc() -> AsyncIterator[Client]:
+    require_port("NATS", NATS_HOST, NATS_PORT)
+    client = await nats.connect(NATS_URL)
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def channel(nc: Client) -> AsyncIterator[Channel]:
+    run = uuid.uuid4().hex[:8]
+    made = Channel(f"SIGNALS_T{run}", f"signals.trading.t{run}", f"engine_t{run}")
+    yield made
+    with contextlib.suppress(NotFoundError):
+        await nc.jetstream().delete_stream(made.stream)
+
+
+async def publish(nc: Client, channel: Channel, payload: bytes) -> None:
+    """Onto the stream (created here if the engine has not yet: it delivers from the start)."""
+    await ensure_stream(nc, channel.stream, channel.subject)
+    await nc.jetstream().publish(channel.subject, payload, stream=channel.stream)
+
+
+async def consumer(nc: Client, channel: Channel) -> ConsumerInfo:
+    info: ConsumerInfo = await nc.jetstream().consumer_info(channel.stream, channel.durable)
+    return info
+
+
+async def settled(nc: Client, channel: Channel, published: int) -> bool:
+    """Every published message delivered and ended (acked or terminated)."""
+    try:
+        info = await consumer(nc, channel)
+    except NotFoundError:  # the engine has not created it yet
+        return False
+    assert info.delivered is not None
+    return info.delivered.stream_seq == published and info.num_ack_pending == 0
+
+
+async def test_an_invalid_signal_is_recorded_and_terminated_not_redelivered(
+    tmp_path: Path, nc: Client, channel: Channel
+) -> None:
+    async with engine_rig(tmp_path, nats_url=NATS_URL, **channel.settings()) as rig:
+        await started(rig.engine)
+        await publish(nc, channel, orjson.dumps(signal_body(signal_id="x" * 500)))
+        await eventually(lambda: settled(nc, channel, 1), "the message to end")
+        info = await consumer(nc, channel)
+        assert info.num_redelivered == 0
+        assert info.delivered is not None
+        assert info.delivered.consumer_seq == 1  # delivered once, never again
+        rejected = await rig.dm.query(SIGNALS, {"decision.status": "rejected"}, limit=5)
+        assert [doc["_id"][:8] for doc in rejected] == ["invalid-"]
+        assert await rig.dm.query(DEAD_LETTERS, limit=5) == []
+
+
+async def test_a_signal_that_keeps_failing_is_dead_lettered_at_the_delivery_limit(
+    tmp_path: Path, nc: Client, channel: Channel
+) -> None:
+    # XRPUSDT is one of the engine's symbols but the exchange does not list it: deciding
+    # fails the same way on every delivery.
+    doomed = signal_body("XRPUSDT", signal_id="doomed-1")
+    async with engine_rig(
+        tmp_path, nats_url=NATS_URL, **channel.settings(nats_max_deliver=2)
+    ) as rig:
+        await started(rig.engine)
+        await publish(nc, channel, orjson.dumps(doomed))
+        await eventually(lambda: _dead_letters(rig, 1), "the dead letter")
+        await eventually(lambda: settled(nc, channel, 1), "the message to end")
+        [letter] = await rig.engine.dead_letters.latest(10)
+        assert letter["_id"] == f"{channel.stream}:1"
+        assert letter["deliveries"] == 2
+        assert "InvalidSymbolError" in letter["reason"]
+        assert "gave up after 2 deliveries" in letter["reason"]
+        assert orjson.loads(letter["payload"]) == doomed
+        assert letter["payload_encoding"] == "utf-8"
+        info = await consumer(nc, channel)
+        assert info.config.max_deliver == 2
+        assert info.delivered is not None
+        assert info.delivered.consumer_seq == 2  # no third delivery
+
+
+async def _dead_letters(rig: Rig, count: int) -> bool:
+    return len(await rig.dm.query(DEAD_LETTERS, limit=10)) == count
+
+
+async def test_an_existing_durable_consumer_gets_the_delivery_limit(
+    tmp_path: Path, nc: Client, channel: Channel
+) -> None:
+    await ensure_stream(nc, channel.stream, channel.subject)
+    old = ConsumerConfig(
+        name=channel.durable,
+        durable_name=channel.durable,
+        ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=30,
+        max_ack_pending=1_000,
+        filter_subject=channel.subject,
+    )
+    await nc.jetstream().add_consumer(channel.stream, old)
+    assert (await consumer(nc, channel)).config.max_deliver == -1  # unlimited
+    async with engine_rig(
+        tmp_path, nats_url=NATS_URL, **channel.settings(nats_max_deliver=7, nats_ack_wait_s=12)
+    ) as rig:
+        await started(rig.engine)
+        await eventually(lambda: _limited(nc, channel), "the consumer to be updated")
+        info = await consumer(nc, channel)
+        assert info.config.ack_wait == 12
+
+
+async def _limited(nc: Client, channel: Channel) -> bool:
+    return (await consumer(nc, channel)).config.max_deliver == 7

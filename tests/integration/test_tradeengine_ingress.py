@@ -5,6 +5,7 @@ dead-lettered after the delivery limit — and the durable consumer carries that
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -17,11 +18,15 @@ import pytest
 from nats.aio.client import Client
 from nats.js.api import AckPolicy, ConsumerConfig, ConsumerInfo
 from nats.js.errors import NotFoundError
+from typer.testing import CliRunner
 
-from petrosa.tradeengine.dead_letters import DEAD_LETTERS
+from petrosa.cli.main import app as cli
+from petrosa.client import SyncDataManagerClient
+from petrosa.tradeengine.dead_letters import DEAD_LETTERS, DeadLetter
 from petrosa.tradeengine.ingress import ensure_stream
 from petrosa.tradeengine.ledger import SIGNALS
 from tests.integration.tradeengine_rig import Rig, engine_rig, eventually, signal_body, started
+from tests.support.server import start_data_manager
 from tests.support.services import NATS_HOST, NATS_PORT, require_port
 
 pytestmark = pytest.mark.integration
@@ -156,3 +161,22 @@ async def test_an_existing_durable_consumer_gets_the_delivery_limit(
 
 async def _limited(nc: Client, channel: Channel) -> bool:
     return (await consumer(nc, channel)).config.max_deliver == 7
+
+
+def test_the_cli_lists_dead_letters_newest_first(tmp_path: Path) -> None:
+    server = start_data_manager(f"sqlite:///{tmp_path / 'dm.db'}", tmp_path)
+    try:
+        with SyncDataManagerClient(server.base_url) as dm:
+            for sequence in (1, 2):
+                letter = DeadLetter("S", sequence, "c", "signals.trading", 2, "why", b"{}")
+                dm.insert_one(
+                    DEAD_LETTERS, letter.document(replica="r", at=dt.datetime.now(dt.UTC))
+                )
+        result = CliRunner().invoke(
+            cli, ["tradeengine", "dead-letters"], env={"DATA_MANAGER_URL": server.base_url}
+        )
+    finally:
+        server.stop()
+    assert result.exit_code == 0, result.output
+    listed = [orjson.loads(line) for line in result.output.splitlines()]
+    assert [letter["_id"] for letter in listed] == ["S:2", "S:1"]

@@ -46,3 +46,30 @@ def serve(
         access_log=False,
         log_config=None,
     )
+
+
+@app.command("dead-letters")
+def dead_letters(
+    limit: Annotated[int, typer.Option(min=1, max=1_000, help="How many, newest first")] = 20,
+) -> None:
+    """List the signal messages the engine gave up on (one JSON object per line), from the
+    Data Manager at DATA_MANAGER_URL."""
+    import asyncio
+    from typing import Any
+
+    import orjson
+
+    from petrosa.client import DataManagerClient, DataManagerError
+    from petrosa.tradeengine.dead_letters import DeadLetters
+
+    async def latest() -> list[dict[str, Any]]:
+        async with DataManagerClient() as store:
+            return await DeadLetters(store).latest(limit)
+
+    try:
+        letters = asyncio.run(latest())
+    except DataManagerError as error:
+        typer.echo(f"error: data manager: {error}", err=True)
+        raise typer.Exit(1) from None
+    for letter in letters:
+        typer.echo(orjson.dumps(letter).decode())

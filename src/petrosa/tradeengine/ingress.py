@@ -27,6 +27,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
 from petrosa.tradeengine.dead_letters import DeadLetter
+from petrosa.tradeengine.failures import try_again
 
 log = logging.getLogger(__name__)
 
@@ -154,9 +155,16 @@ class SignalConsumer:
         )
 
     async def start(self) -> None:
-        self.client = await nats.connect(self.url, name="petrosa-tradeengine")
-        await ensure_stream(self.client, self.stream, self.subject)
-        await ensure_consumer(self.client.jetstream(), self.stream, self.config)
+        """Connect, make sure of the stream and the durable consumer, start pulling (a
+        failed start leaves nothing open: it may simply be called again)."""
+        client = await nats.connect(self.url, name="petrosa-tradeengine")
+        try:
+            await ensure_stream(client, self.stream, self.subject)
+            await ensure_consumer(client.jetstream(), self.stream, self.config)
+        except BaseException:
+            await client.close()
+            raise
+        self.client = client
         self._task = asyncio.create_task(self._run(), name="signal-consumer")
 
     async def stop(self) -> None:
@@ -255,6 +263,7 @@ class SignalConsumer:
                 letter.key,
                 error,
                 "it stays in the stream only" if last else "it will be redelivered",
+                exc_info=error if try_again(error) is None else None,
             )
             return False
         log.warning("signal message %s dead-lettered: %s", letter.key, reason)

@@ -9,8 +9,10 @@ import logging
 import random
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
+from nats.errors import Error as NatsError
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from pydantic import ValidationError
 
@@ -48,6 +50,10 @@ CLOSE_PREFIX = "api-close:"
 
 class NoOpenPosition(LookupError):
     """A close was asked for a symbol without an open position."""
+
+
+class SelfTestFailed(Exception):
+    """The Data Manager write-then-read self-test did not pass (yet)."""
 
 
 class EngineMetrics:
@@ -142,26 +148,42 @@ class Engine:
         self._startup = asyncio.create_task(self._prepare(), name="startup")
 
     async def _prepare(self) -> None:
+        await self._retrying("data manager", self._prepare_store)
+        self.election.start()
+        if self.consumer is not None:
+            await self._retrying("NATS consumer", self.consumer.start)
+
+    async def _prepare_store(self) -> None:
+        await self.self_test()
+        if self.selftest_error is not None:
+            raise SelfTestFailed(self.selftest_error)
+        try:
+            await self.executor.ledger.prepare()
+            await self.rollover.prepare()
+            await self.dead_letters.prepare()
+        except DataManagerError as error:
+            self.selftest_error = f"data manager: {error}"
+            raise
+
+    async def _retrying(self, what: str, step: Callable[[], Awaitable[None]]) -> None:
+        """``step`` until it succeeds, with backoff; failures are logged (a traceback only
+        for what is not a known outage)."""
         attempt = 0
         while True:
             attempt += 1
-            await self.self_test()
-            if self.selftest_error is None:
-                try:
-                    await self.executor.ledger.prepare()
-                    await self.rollover.prepare()
-                    await self.dead_letters.prepare()
-                    break
-                except DataManagerError as error:
-                    self.selftest_error = f"data manager: {error}"
+            try:
+                await step()
+                return
+            except Exception as error:
+                if try_again(error) is None and not _expected_at_startup(error):
+                    log.exception("start-up: %s failed; trying again", what)
+                else:
+                    log.warning("start-up: %s not ready: %s", what, error)
             await asyncio.sleep(
                 full_jitter_backoff(
                     attempt, initial_s=0.5, max_s=STARTUP_RETRY_MAX_S, random=random.random
                 )
             )
-        self.election.start()
-        if self.consumer is not None:
-            await self.consumer.start()
 
     async def stop(self) -> None:
         if self._startup is not None:
@@ -298,6 +320,12 @@ class Engine:
         )
         marks = dict(zip(open_symbols, outcomes, strict=True))
         return [_marked(position, marks.get(position.symbol)) for position in found]
+
+
+def _expected_at_startup(error: Exception) -> bool:
+    """Failures start-up waits out without a traceback: the self-test not passing yet
+    (logged by it) and servers not reachable yet."""
+    return isinstance(error, SelfTestFailed | DataManagerError | OSError | NatsError)
 
 
 def _marked(position: Position, mark: Decimal | BaseException | None) -> MarkedPosition:

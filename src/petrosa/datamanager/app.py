@@ -16,6 +16,7 @@ from petrosa.datamanager.api.responses import OrjsonResponse
 from petrosa.datamanager.settings import DataManagerSettings
 from petrosa.datamanager.storage.database import Database
 from petrosa.datamanager.storage.migrate import upgrade_to_head
+from petrosa.webauth import BodyLimits, RequestGate
 
 log = logging.getLogger(__name__)
 
@@ -53,5 +54,21 @@ def create_app(settings: DataManagerSettings | None = None) -> FastAPI:
     app.include_router(documents.router)
     app.include_router(trading.router)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestGate, limits=body_limits(settings), tokens=settings.tokens)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: counts refusals too
     return app
+
+
+BULK_PATHS = r"/data/(klines|trades|funding)|/collections/[^/]+/insert"
+DOCUMENT_PATHS = r"/(collections|config|positions|pnl)/.+"
+
+
+def body_limits(settings: DataManagerSettings) -> BodyLimits:
+    """Bulk writes get the largest bodies, other document/state writes less, the rest little."""
+    return BodyLimits(
+        settings.max_body_bytes,
+        {
+            BULK_PATHS: settings.max_body_bytes_bulk,
+            DOCUMENT_PATHS: settings.max_body_bytes_documents,
+        },
+    )

@@ -12,6 +12,7 @@ from petrosa import __version__
 from petrosa.datamanager.api import documents, health, market, trading
 from petrosa.datamanager.api.errors import install_error_handlers
 from petrosa.datamanager.api.metrics import Metrics, MetricsMiddleware, metrics_endpoint
+from petrosa.datamanager.api.outages import OutageLog
 from petrosa.datamanager.api.responses import OrjsonResponse
 from petrosa.datamanager.settings import DataManagerSettings
 from petrosa.datamanager.storage.database import Database
@@ -48,6 +49,7 @@ def create_app(settings: DataManagerSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.outages = OutageLog()
     install_error_handlers(app, retry_after_s=settings.retry_after_s)
     app.include_router(health.router)
     app.include_router(market.router)

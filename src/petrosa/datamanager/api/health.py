@@ -1,13 +1,17 @@
-"""Liveness, readiness and per-store health: truthful, and never a credential."""
+"""Liveness, readiness and per-store health: truthful, and never a credential.
+
+Failures are given as reason codes (:mod:`petrosa.datamanager.api.outages`); the driver's
+message, which names hosts, users and databases, is only logged.
+"""
 
 from __future__ import annotations
 
 import time
-from contextlib import suppress
 
 from fastapi import APIRouter, Depends, Request
 
 from petrosa.datamanager.api.deps import get_database
+from petrosa.datamanager.api.outages import OutageLog, Reason
 from petrosa.datamanager.api.responses import OrjsonResponse
 from petrosa.datamanager.storage.database import Database, StoreUnavailable
 
@@ -22,41 +26,47 @@ async def liveness() -> OrjsonResponse:
 
 @router.get("/readiness")
 async def readiness(request: Request, db: Database = Depends(get_database)) -> OrjsonResponse:
-    """200 only when the database answers a ping within the readiness timeout, else 503."""
-    timeout_s = request.app.state.settings.readiness_timeout_s
-    try:
-        latency_ms = await db.ping(timeout_s)
-    except StoreUnavailable as error:
+    """200 only when the database answers a ping within the readiness timeout, else 503
+    with the reason code."""
+    latency_ms, reason = await _ping(request, db)
+    if reason is not None:
         return OrjsonResponse(
-            {
-                "status": "unavailable",
-                "stores": {"primary": {"ready": False, "reason": str(error)}},
-            },
+            {"status": "unavailable", "stores": {"primary": {"ready": False, "reason": reason}}},
             status_code=503,
             headers={"Retry-After": str(request.app.state.settings.retry_after_s)},
         )
     return OrjsonResponse(
-        {"status": "ready", "stores": {"primary": {"ready": True, "ping_ms": round(latency_ms, 3)}}}
+        {"status": "ready", "stores": {"primary": {"ready": True, "ping_ms": latency_ms}}}
     )
 
 
 @router.get("/databases")
 async def databases(request: Request, db: Database = Depends(get_database)) -> OrjsonResponse:
-    """Per store: connected, ping latency, pool size and use, last error. No URLs or secrets."""
-    timeout_s = request.app.state.settings.readiness_timeout_s
-    with suppress(StoreUnavailable):  # the failure is recorded in db.status, reported below
-        await db.ping(timeout_s)
+    """Per store: connected, ping latency, pool size and use, the last error's reason code.
+    No URLs, secrets or driver messages."""
+    _latency_ms, reason = await _ping(request, db)
+    outages: OutageLog = request.app.state.outages
     status = db.status
     error_age = None if status.last_error_at is None else time.time() - status.last_error_at
     body = {
         "primary": {
             "backend": db.dialect,
-            "connected": status.connected,
-            "ping_ms": status.last_ping_ms if status.connected else None,
+            "connected": reason is None,
+            "ping_ms": status.last_ping_ms if reason is None else None,
             "pool": db.pool_status(),
-            "last_error": status.last_error,
+            "last_error": outages.last,
             "last_error_age_s": None if error_age is None else round(error_age, 1),
             "errors_total": status.errors_total,
         }
     }
-    return OrjsonResponse(body, status_code=200 if status.connected else 503)
+    return OrjsonResponse(body, status_code=200 if reason is None else 503)
+
+
+async def _ping(request: Request, db: Database) -> tuple[float | None, Reason | None]:
+    """The ping's latency in ms, or why it failed (the failure is logged by the database)."""
+    try:
+        latency_ms = await db.ping(request.app.state.settings.readiness_timeout_s)
+    except StoreUnavailable as error:
+        outages: OutageLog = request.app.state.outages
+        return None, outages.note(error)
+    return round(latency_ms, 3), None

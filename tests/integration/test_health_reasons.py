@@ -7,6 +7,9 @@ that does not exist; a real Data Manager process over HTTP.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -116,5 +119,32 @@ def test_a_missing_database_is_not_named(database: ThrowawayDatabase, tmp_path: 
         for body in (readiness.text, databases.text):
             assert_no_driver_text(body, missing, database.host, str(database.port))
         assert missing in server.log_tail(200)
+    finally:
+        server.stop()
+
+
+def test_readiness_waits_for_the_schema_when_it_is_not_migrated_at_start(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'unmigrated.db'}"
+    server = start_service(
+        "data-manager",
+        ["data-manager", "serve"],
+        tmp_path,
+        ready_path="/health/liveness",
+        extra_env={"DATA_MANAGER_DATABASE_URL": url, "DATA_MANAGER_MIGRATE_ON_START": "false"},
+    )
+    try:
+        with httpx.Client(base_url=server.base_url, timeout=30) as http:
+            pending = http.get("/health/readiness")
+            assert pending.status_code == 503
+            assert pending.json()["stores"]["primary"]["reason"] == "migration_pending"
+            migrate = subprocess.run(
+                [sys.executable, "-m", "petrosa.cli.main", "data-manager", "migrate"],
+                env={**os.environ, "DATA_MANAGER_DATABASE_URL": url},
+                capture_output=True,
+                timeout=120,
+                check=False,
+            )
+            assert migrate.returncode == 0, migrate.stderr
+            assert http.get("/health/readiness").status_code == 200  # no restart needed
     finally:
         server.stop()

@@ -32,6 +32,7 @@ def create_app(settings: DataManagerSettings | None = None) -> FastAPI:
         db.error_listeners.append(lambda _reason: metrics.db_errors.inc())
         if settings.migrate_on_start:
             await upgrade_to_head(db)
+            app.state.schema_current = True
         app.state.db = db
         app.state.stores = {}
         log.info("data manager ready on %s", db.safe_url)
@@ -50,6 +51,7 @@ def create_app(settings: DataManagerSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.outages = OutageLog()
+    app.state.schema_current = False  # until migrated at start or seen current by readiness
     install_error_handlers(app, retry_after_s=settings.retry_after_s)
     app.include_router(health.router)
     app.include_router(market.router)

@@ -6,6 +6,7 @@ message, which names hosts, users and databases, is only logged.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from fastapi import APIRouter, Depends, Request
@@ -14,7 +15,9 @@ from petrosa.datamanager.api.deps import get_database
 from petrosa.datamanager.api.outages import OutageLog, Reason
 from petrosa.datamanager.api.responses import OrjsonResponse
 from petrosa.datamanager.storage.database import Database, StoreUnavailable
+from petrosa.datamanager.storage.migrate import missing_heads
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/health", tags=["health"])
 
 
@@ -26,9 +29,11 @@ async def liveness() -> OrjsonResponse:
 
 @router.get("/readiness")
 async def readiness(request: Request, db: Database = Depends(get_database)) -> OrjsonResponse:
-    """200 only when the database answers a ping within the readiness timeout, else 503
-    with the reason code."""
+    """200 only when the database answers a ping within the readiness timeout and its
+    schema is at this version's revision, else 503 with the reason code."""
     latency_ms, reason = await _ping(request, db)
+    if reason is None:
+        reason = await _schema_reason(request, db)
     if reason is not None:
         return OrjsonResponse(
             {"status": "unavailable", "stores": {"primary": {"ready": False, "reason": reason}}},
@@ -60,6 +65,23 @@ async def databases(request: Request, db: Database = Depends(get_database)) -> O
         }
     }
     return OrjsonResponse(body, status_code=200 if reason is None else 503)
+
+
+async def _schema_reason(request: Request, db: Database) -> Reason | None:
+    """``migration_pending`` until the schema has been seen current (checked once it is not:
+    ``migrate_on_start`` off, and ``petrosa data-manager migrate`` not run yet)."""
+    if request.app.state.schema_current:
+        return None
+    try:
+        missing = await missing_heads(db)
+    except StoreUnavailable as error:
+        outages: OutageLog = request.app.state.outages
+        return outages.note(error)
+    if missing:
+        log.warning("schema not migrated: revisions %s missing", ", ".join(sorted(missing)))
+        return Reason.MIGRATION_PENDING
+    request.app.state.schema_current = True
+    return None
 
 
 async def _ping(request: Request, db: Database) -> tuple[float | None, Reason | None]:

@@ -151,6 +151,22 @@ async def test_the_largest_batches_the_client_sends_fit(dm: RunningServer) -> No
         assert (await client.insert_one("edge_large", largest_document)).inserted
 
 
+def test_the_api_documents_stay_open_with_tokens_set_and_hold_no_secret(
+    dm: RunningServer,
+) -> None:
+    with httpx.Client(base_url=dm.base_url) as http:
+        document, page = http.get("/openapi.json"), http.get("/docs")
+        assert (
+            http.get("/data/candles", params={"pair": "EDGEUSDT", "period": "1m"}).status_code
+            == 401
+        )
+    assert (document.status_code, page.status_code) == (200, 200)
+    for body in (document.text, page.text):
+        assert READ_TOKEN not in body
+        assert WRITE_TOKEN not in body
+        assert "sqlite" not in body
+
+
 def test_the_exchange_simulator_limits_bodies(log_dir: Path) -> None:
     simulator = start_exchange_simulator(log_dir)
     try:

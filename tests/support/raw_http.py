@@ -79,13 +79,3 @@ class RawUpload:
                 break
             body += piece
         return RawAnswer(int(status_line.split()[1]), headers, body)
-
-    def closed_by_server(self) -> bool:
-        """After the answer: the server ends the connection (EOF or reset), waiting up to
-        ``ANSWER_TIMEOUT_S``; False if it keeps it open and says nothing."""
-        try:
-            return self.sock.recv(65_536) == b""
-        except ConnectionError:
-            return True
-        except TimeoutError:
-            return False

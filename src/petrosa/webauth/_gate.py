@@ -14,8 +14,10 @@ The gate decides from the headers alone, before the app sees the request:
   passes the limit, whatever ``Content-Length`` claimed and when there is none (chunked).
   The app then gets the whole body in one message.
 
-Refusals carry ``Connection: close``: the server drops the connection instead of draining
-the unread rest of the body.
+A refusal leaves the connection open: the server (uvicorn) discards the unread rest of the
+body as it arrives, without buffering or parsing it. Closing instead would reset the
+connection under a client still sending, which then sees a lost connection rather than the
+401/413 (and the petrosa client would retry it).
 """
 
 from __future__ import annotations
@@ -159,7 +161,6 @@ async def _refuse(
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
         *((name.lower().encode(), value.encode()) for name, value in (extra_headers or {}).items()),
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})

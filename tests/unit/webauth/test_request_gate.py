@@ -93,7 +93,6 @@ async def test_an_unauthenticated_body_is_refused_unread(authorization: str | No
     answer = await run(http_scope(**headers), upload)
     assert answer.status == 401
     assert answer.headers["www-authenticate"].startswith("Bearer")
-    assert answer.headers["connection"] == "close"
     assert upload.taken == 0
 
 
@@ -109,7 +108,6 @@ async def test_a_declared_length_over_the_limit_is_refused_unread() -> None:
     answer = await run(scope, upload)
     assert (answer.status, upload.taken) == (413, 0)
     assert answer.detail == f"request body larger than {LIMIT} bytes"
-    assert answer.headers["connection"] == "close"
 
 
 @pytest.mark.parametrize(

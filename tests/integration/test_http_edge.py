@@ -138,7 +138,7 @@ async def test_the_largest_batches_the_client_sends_fit(dm: RunningServer) -> No
         }
         for i in range(MAX_BATCH_ROWS)
     ]  # fmt: skip
-    documents = [{"n": i, "note": "x" * 1_000} for i in range(MAX_BATCH_ROWS)]
+    documents = [{"n": i, "note": "x" * 2_000} for i in range(MAX_BATCH_ROWS)]  # ~10 MB
     largest_document = {"blob": "x" * (MIB - 64)}
     async with DataManagerClient(dm.base_url, token=WRITE_TOKEN) as client:
         written = await client.insert_klines("EDGEUSDT", "1m", klines, chunk_rows=MAX_BATCH_ROWS)
@@ -150,12 +150,12 @@ async def test_the_largest_batches_the_client_sends_fit(dm: RunningServer) -> No
         assert (await client.insert_one("edge_large", largest_document)).inserted
 
 
-async def test_the_client_is_told_413_for_a_batch_past_the_limit(dm: RunningServer) -> None:
+async def test_the_client_is_told_413_for_a_body_past_the_limit(dm: RunningServer) -> None:
     # Not a lost connection, which the client would retry: the server reads on, discarding.
-    documents = [{"n": i, "note": "x" * 2_000} for i in range(MAX_BATCH_ROWS)]  # ~10 MB
+    too_big = {"blob": "x" * (MAX_DOCUMENT_BODY_BYTES + 1)}
     async with DataManagerClient(dm.base_url, token=WRITE_TOKEN) as client:
         with pytest.raises(HTTPStatusError) as refused:
-            await client.insert("edge_too_big", documents)
+            await client.insert_one("edge_too_big", too_big)
     assert refused.value.status_code == 413
 
 

@@ -46,7 +46,9 @@ class DataManagerSettings(BaseSettings):
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1)
     """Largest request body of an endpoint outside the two classes below (413 past it)."""
     max_body_bytes_bulk: int = Field(default=MAX_BULK_BODY_BYTES, ge=1)
+    """Klines, trades, funding rates and document inserts (``app.BULK_PATHS``)."""
     max_body_bytes_documents: int = Field(default=MAX_DOCUMENT_BODY_BYTES, ge=1)
+    """Other writes to documents, positions, P&L and config (``app.DOCUMENT_PATHS``)."""
 
     @cached_property
     def tokens(self) -> BearerTokens:

@@ -68,8 +68,9 @@ async def databases(request: Request, db: Database = Depends(get_database)) -> O
 
 
 async def _schema_reason(request: Request, db: Database) -> Reason | None:
-    """``migration_pending`` until the schema has been seen current (checked once it is not:
-    ``migrate_on_start`` off, and ``petrosa data-manager migrate`` not run yet)."""
+    """``migration_pending`` while the schema lacks one of this version's revisions
+    (``migrate_on_start`` off and ``petrosa data-manager migrate`` not run yet); once seen
+    current, never checked again."""
     if request.app.state.schema_current:
         return None
     try:

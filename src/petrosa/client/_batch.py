@@ -13,6 +13,11 @@ MAX_BATCH_ROWS = 5_000
 DEFAULT_CHUNK_ROWS = 1_000
 """Rows per write request: large enough to amortise a round trip, small enough to stream."""
 
+MAX_BATCH_BYTES = 8 * 1024 * 1024 - 64 * 1024
+"""Encoded rows per document insert: the server's default bulk body limit
+(``DATA_MANAGER_MAX_BODY_BYTES_BULK``, 8 MiB) less room for the envelope. Market rows are
+small enough that ``MAX_BATCH_ROWS`` of them always fit; documents may not."""
+
 T = TypeVar("T")
 
 
@@ -26,6 +31,29 @@ def chunked(rows: Iterable[Any], size: int, convert: Callable[[Any], T]) -> Iter
     """Consecutive lists of at most ``size`` converted rows; lazy, so generators stream."""
     iterator = iter(rows)
     while chunk := [convert(row) for row in islice(iterator, size)]:
+        yield chunk
+
+
+def chunked_within(
+    rows: Iterable[Any],
+    size: int,
+    max_bytes: int,
+    convert: Callable[[Any], T],
+    measure: Callable[[T], int],
+) -> Iterator[list[T]]:
+    """Like :func:`chunked`, but a chunk also ends before its rows' ``measure`` would pass
+    ``max_bytes`` (a row larger than that travels alone)."""
+    chunk: list[T] = []
+    used = 0
+    for row in rows:
+        item = convert(row)
+        cost = measure(item) + 1  # and its comma
+        if chunk and (len(chunk) == size or used + cost > max_bytes):
+            yield chunk
+            chunk, used = [], 0
+        chunk.append(item)
+        used += cost
+    if chunk:
         yield chunk
 
 

@@ -9,9 +9,9 @@ from urllib.parse import quote
 
 from pydantic import TypeAdapter
 
-from petrosa.client._batch import MAX_BATCH_ROWS, check_chunk_rows, chunked
+from petrosa.client._batch import MAX_BATCH_BYTES, MAX_BATCH_ROWS, check_chunk_rows, chunked_within
 from petrosa.client._core import Requester
-from petrosa.client._json import parse_as
+from petrosa.client._json import encode_json, parse_as
 from petrosa.client._page import Page
 from petrosa.contracts.documents import (
     ID_FIELD,
@@ -72,8 +72,10 @@ class DocumentsMixin(Requester):
         documents: Iterable[Mapping[str, Any]],
         *,
         chunk_rows: int = MAX_BATCH_ROWS,
+        chunk_bytes: int = MAX_BATCH_BYTES,
     ) -> InsertResult:
-        """Insert documents, ``chunk_rows`` per request; returns the summed result.
+        """Insert documents, at most ``chunk_rows`` and ``chunk_bytes`` (encoded) per
+        request; returns the summed result.
 
         Each request is all or nothing. Documents without ``_id`` get one here, so a
         request retried after a lost answer cannot store them twice; documents whose
@@ -83,7 +85,7 @@ class DocumentsMixin(Requester):
         path = _collection_path(collection, "insert")
         inserted = duplicates = 0
         ids: list[str] = []
-        for chunk in chunked(documents, chunk_rows, _with_id):
+        for chunk in chunked_within(documents, chunk_rows, chunk_bytes, _with_id, _encoded_size):
             body = await self._request("POST", path, json={"documents": chunk})
             result = parse_as(_INSERTED, body, "insert result")
             inserted += result.inserted
@@ -190,6 +192,10 @@ class DocumentsMixin(Requester):
 def _collection_path(name: str, action: str | None = None) -> str:
     path = f"{COLLECTIONS_PATH}/{quote(name, safe='')}"
     return path if action is None else f"{path}/{action}"
+
+
+def _encoded_size(document: dict[str, Any]) -> int:
+    return len(encode_json(document))
 
 
 def _with_id(document: Mapping[str, Any]) -> dict[str, Any]:

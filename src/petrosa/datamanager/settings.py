@@ -7,13 +7,19 @@ from functools import cached_property
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from petrosa.webauth import BearerTokens
+from petrosa.webauth import DEFAULT_MAX_BODY_BYTES, BearerTokens
 
 DEFAULT_DATABASE_URL = "sqlite:///var/petrosa.db"
 MAX_BATCH_ROWS = 5_000
 """Largest write batch accepted in one request (klines, trades, funding, documents)."""
 MAX_READ_LIMIT = 5_000
 """Largest page a read returns; larger ``limit`` values are rejected with 422."""
+MAX_BULK_BODY_BYTES = 8 * 1024 * 1024
+"""Default body limit of bulk writes (klines, trades, funding, document inserts): a full
+``MAX_BATCH_ROWS`` batch as the client sends it is 1-2 MB (objects with long decimals)."""
+MAX_DOCUMENT_BODY_BYTES = 2 * 1024 * 1024
+"""Default body limit of the other document, position, P&L and config writes: one document
+of the largest size (1 MiB) with room to spare."""
 
 
 class DataManagerSettings(BaseSettings):
@@ -37,6 +43,12 @@ class DataManagerSettings(BaseSettings):
     """
     migrate_on_start: bool = True
     retry_after_s: int = Field(default=2, ge=1)
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1)
+    """Largest request body of an endpoint outside the two classes below (413 past it)."""
+    max_body_bytes_bulk: int = Field(default=MAX_BULK_BODY_BYTES, ge=1)
+    """Klines, trades, funding rates and document inserts (``app.BULK_PATHS``)."""
+    max_body_bytes_documents: int = Field(default=MAX_DOCUMENT_BODY_BYTES, ge=1)
+    """Other writes to documents, positions, P&L and config (``app.DOCUMENT_PATHS``)."""
 
     @cached_property
     def tokens(self) -> BearerTokens:

@@ -19,7 +19,7 @@ from petrosa.tradeengine.api_errors import install_error_handlers
 from petrosa.tradeengine.service import Engine, NoOpenPosition
 from petrosa.tradeengine.settings import TradeEngineSettings
 from petrosa.tradeengine.wiring import build_engine
-from petrosa.webauth import BearerTokens, requirement
+from petrosa.webauth import BearerTokens, BodyLimits, RequestGate, requirement
 
 Limit = Annotated[int, Query(ge=1, le=1_000)]
 
@@ -51,6 +51,9 @@ def create_app(
     app = FastAPI(title="petrosa trade engine", version=__version__, lifespan=lifespan)
     app.state.tokens = BearerTokens.from_settings(settings.read_tokens, settings.write_tokens)
     install_error_handlers(app)
+    app.add_middleware(
+        RequestGate, limits=BodyLimits(settings.max_body_bytes), tokens=app.state.tokens
+    )
 
     def engine_of(request: Request) -> Engine:
         running: Engine = request.app.state.engine

@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from petrosa.contracts.market import DEFAULT_SYMBOLS
+from petrosa.webauth import DEFAULT_MAX_BODY_BYTES
 
 
 class TradeEngineSettings(BaseSettings):
@@ -29,6 +30,8 @@ class TradeEngineSettings(BaseSettings):
     """Bearer tokens for POST /signals and closing positions. With no tokens at all, auth is
     off, and ``serve`` refuses a non-loopback address unless ``allow_insecure_bind``."""
     allow_insecure_bind: bool = False
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1)
+    """Largest request body (a signal); bigger ones get 413, unauthenticated ones 401 unread."""
     symbols: Annotated[tuple[str, ...], NoDecode] = DEFAULT_SYMBOLS
     """Symbols the engine trades; signals for others are rejected as unknown."""
     max_signal_age_s: float = Field(default=60.0, gt=0)

@@ -16,9 +16,10 @@ log = logging.getLogger(__name__)
 
 def install_error_handlers(app: FastAPI, *, retry_after_s: int) -> None:
     @app.exception_handler(StoreUnavailable)
-    async def _store_unavailable(_request: Request, error: StoreUnavailable) -> OrjsonResponse:
+    async def _store_unavailable(request: Request, error: StoreUnavailable) -> OrjsonResponse:
+        reason = request.app.state.outages.note(error)  # the driver's words are only logged
         return OrjsonResponse(
-            {"detail": f"database unavailable: {error}"},
+            {"detail": "database unavailable", "reason": reason},
             status_code=503,
             headers={"Retry-After": str(retry_after_s)},
         )

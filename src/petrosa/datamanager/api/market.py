@@ -14,6 +14,7 @@ from pydantic import TypeAdapter
 
 from petrosa.contracts.market import DEFAULT_MARKET, Coverage, Interval, Market, WriteResult
 from petrosa.datamanager.api.auth import RequireRead, RequireWrite
+from petrosa.datamanager.api.body_schemas import json_request_body
 from petrosa.datamanager.api.deps import domain_store
 from petrosa.datamanager.errors import InvalidInput
 from petrosa.datamanager.market.coverage import kline_coverage
@@ -51,7 +52,7 @@ async def market_store(request: Request) -> MarketStore:
 
 
 def _schema(model: type[Any]) -> dict[str, Any]:
-    return {"requestBody": {"content": {JSON: {"schema": model.model_json_schema()}}}}
+    return json_request_body(model)
 
 
 @router.post(

@@ -7,7 +7,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import text
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 
 from petrosa.datamanager.storage.database import Database
 
@@ -58,3 +59,19 @@ async def current_revision(db: Database) -> str | None:
             return None
         row = result.first()
         return None if row is None else str(row[0])
+
+
+async def missing_heads(db: Database) -> set[str]:
+    """The newest revisions of this version's migrations that the database has not reached
+    (empty: the schema is current, or newer than this version knows)."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    heads = set(scripts.get_heads())
+    async with db.read() as conn:
+        if not await conn.run_sync(lambda sync: inspect(sync).has_table("alembic_version")):
+            return heads
+        rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
+        stored = {str(row[0]) for row in rows}
+    known = {script.revision for script in scripts.walk_revisions()}
+    if stored - known:
+        return set()  # a newer version migrated further: its schema serves this one too
+    return heads - stored

@@ -20,6 +20,7 @@ from petrosa.exchange.simulator.gate import RateLimitGate
 from petrosa.exchange.simulator.responses import JsonResponse
 from petrosa.exchange.simulator.settings import SimulatorSettings
 from petrosa.exchange.simulator.venue import Venue
+from petrosa.webauth import BodyLimits, RequestGate
 
 
 def create_app(settings: SimulatorSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -47,5 +48,6 @@ def create_app(settings: SimulatorSettings | None = None, *, clock: Clock | None
     app.include_router(control.health)
     app.include_router(control.sim)
     app.add_route("/metrics", control.metrics_endpoint, include_in_schema=False)
-    app.add_middleware(RateLimitGate, budgets=venue.budgets)
+    app.add_middleware(RequestGate, limits=BodyLimits(settings.max_body_bytes))
+    app.add_middleware(RateLimitGate, budgets=venue.budgets)  # outermost: weighs refusals too
     return app

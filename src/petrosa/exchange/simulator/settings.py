@@ -12,6 +12,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from petrosa.contracts.market import DEFAULT_SYMBOLS
+from petrosa.webauth import DEFAULT_MAX_BODY_BYTES
 
 DEFAULT_PORT = 8100
 DEFAULT_SEED = 42
@@ -82,6 +83,8 @@ class SimulatorSettings(BaseSettings):
     """Leverage of every symbol until ``POST /fapi/v1/leverage`` changes it."""
     slippage_bps: Decimal = Field(default=Decimal(0), ge=0, le=MAX_SLIPPAGE_BPS)
     """Market fills this many basis points worse than the last trade (0: at the last trade)."""
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1)
+    """Largest request body (order parameters); bigger ones get 413."""
 
     @field_validator("symbols", mode="before")
     @classmethod

@@ -155,10 +155,11 @@ async def test_bad_input_is_a_422_naming_the_field_and_never_echoed_at_length(
             answer = await http.post("/signals", content=body, headers=json)
             assert answer.status_code == 422, answer.text
             assert answer.json()["detail"][0]["loc"] == ["body", field]
+        # Large, but under the engine's 64 KiB body limit (past it the answer is a 413).
         huge = [
-            signal_body(signal_id="x" * 100_000),
-            {**signal_body(), "y" * 100_000: 1},
-            {"z" * 1_000: 1, **{f"extra{i}": "v" * 1_000 for i in range(500)}},
+            signal_body(signal_id="x" * 60_000),
+            {**signal_body(), "y" * 60_000: 1},
+            {"z" * 1_000: 1, **{f"extra{i}": "v" * 1_000 for i in range(50)}},
         ]
         for body_json in huge:
             answer = await http.post("/signals", json=body_json)

@@ -37,6 +37,8 @@ class DataManagerSettings(BaseSettings):
     """
     migrate_on_start: bool = True
     retry_after_s: int = Field(default=2, ge=1)
+    migration_lock_timeout_s: float = Field(default=60.0, gt=0)
+    """How long migrating waits for another replica's migration lock before giving up."""
 
     @cached_property
     def tokens(self) -> BearerTokens:

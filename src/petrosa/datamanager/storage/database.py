@@ -1,8 +1,10 @@
 """Engines, connections with deadlines, and the mapping of outages to one error.
 
 Every database call goes through :meth:`Database.read` or :meth:`Database.write`, which put
-a deadline on the whole unit of work: a database that stops answering yields
-:class:`StoreUnavailable` within ``query_timeout_s``, never a hang.
+a deadline on the whole unit of work, the pool's cleanup included: a database that stops
+answering yields :class:`StoreUnavailable` within ``query_timeout_s``, never a hang. The
+same limit is set on the server for every statement (see ``petrosa.sqlsupport.engines``), so
+the database stops the work the client gave up on.
 
 SQLite gets two engines: readers on a small pool (WAL lets them run beside the writer) and
 a single writer connection whose transactions start with ``BEGIN IMMEDIATE``, so a
@@ -107,21 +109,14 @@ class Database:
 
     def _create_engine(self, *, writer: bool) -> AsyncEngine:
         s = self.settings
+        sqlite = self.is_sqlite
         options = EngineOptions(
             connect_timeout_s=s.connect_timeout_s,
             statement_timeout_s=s.query_timeout_s,
-            pool_size=s.pool_size,
-            max_overflow=s.max_overflow,
-            pool_timeout_s=s.query_timeout_s,
+            pool_size=(1 if writer else SQLITE_READ_POOL_SIZE) if sqlite else s.pool_size,
+            max_overflow=0 if sqlite else s.max_overflow,
+            sqlite_begin="BEGIN IMMEDIATE" if writer else "BEGIN",
         )
-        if self.is_sqlite:
-            options = EngineOptions(
-                connect_timeout_s=s.connect_timeout_s,
-                statement_timeout_s=s.query_timeout_s,
-                pool_size=1 if writer else SQLITE_READ_POOL_SIZE,
-                max_overflow=0,
-                sqlite_begin="BEGIN IMMEDIATE" if writer else "BEGIN",
-            )
         return create_engine(self.url, options)
 
     @asynccontextmanager

@@ -1,48 +1,40 @@
 """Leases in a SQL table (SQLite, MariaDB/MySQL, PostgreSQL) over SQLAlchemy's async engine.
 
-Each operation is one short transaction; the caller's deadline bounds it. Outages (refused
-or dropped connections) become :class:`StoreUnavailable`; a transaction the database
-aborted as a deadlock, or SQLite's "database is locked", simply runs again.
+Each operation is one short transaction; the caller's deadline bounds it, and the server
+stops any statement past the attempt timeout. Outages (refused or dropped connections)
+become :class:`StoreUnavailable`; a transaction the database aborted under contention
+(deadlock, lock wait timeout, SQLite's "database is locked") runs again under
+petrosa.sqlsupport's one policy, and still failing becomes :class:`StoreUnavailable` too.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import event, exc, text
+from sqlalchemy import exc, text
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from petrosa.coordination._errors import StoreUnavailable
 from petrosa.coordination._lease import Grant, LeaseInfo, from_epoch
 from petrosa.coordination._sql_statements import LeaseStatements, statements_for
 from petrosa.coordination._sql_urls import sql_async_url
-from petrosa.resilience import full_jitter_backoff
+from petrosa.sqlsupport import (
+    EngineOptions,
+    create_engine,
+    describe,
+    is_transient,
+    retry_transient,
+)
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SERVER_POOL_SIZE = 4
 SERVER_POOL_OVERFLOW = 4
 SQLITE_POOL_SIZE = 2
 """SQLite serializes writers anyway; a second connection only lets a renewal queue less."""
-POOL_RECYCLE_S = 1800
-CONFLICT_BACKOFF_INITIAL_S = 0.005
-CONFLICT_BACKOFF_MAX_S = 0.1
-
-_MYSQL_CONFLICTS = {1205, 1213}  # lock wait timeout, deadlock
-_PG_CONFLICTS = {"40001", "40P01"}  # serialization failure, deadlock detected
-_SQLITE_BUSY = ("database is locked", "database table is locked")
-
-
-class _Conflict(Exception):
-    """The database aborted the transaction to resolve contention: run it again."""
 
 
 class SqlLeaseStore:
@@ -124,22 +116,13 @@ class SqlLeaseStore:
         return await self._transaction(work)
 
     async def _transaction(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        attempt = 0
-        while True:
-            try:
-                async with _mapped_errors(self.backend), self._engine.begin() as conn:
-                    return await work(conn)
-            except _Conflict as conflict:
-                attempt += 1
-                log.debug("lease transaction conflict (%s), retrying", conflict)
-                await asyncio.sleep(
-                    full_jitter_backoff(
-                        attempt,
-                        initial_s=CONFLICT_BACKOFF_INITIAL_S,
-                        max_s=CONFLICT_BACKOFF_MAX_S,
-                        random=random.random,
-                    )
-                )
+        """``work`` in one transaction, rerun if the database aborted it under contention."""
+
+        async def attempt() -> T:
+            async with _mapped_errors(self.backend), self._engine.begin() as conn:
+                return await work(conn)
+
+        return await retry_transient(attempt)
 
     async def _create_schema(self, conn: AsyncConnection) -> None:
         for statement in self._sql.create:
@@ -155,78 +138,31 @@ def _grant(result: Any) -> Grant | None:
 
 @asynccontextmanager
 async def _mapped_errors(backend: str) -> AsyncIterator[None]:
-    """Driver errors → _Conflict (run again) or StoreUnavailable (outage); others pass."""
+    """Outages and contention that outlasted its reruns → StoreUnavailable; others pass."""
     try:
         yield
     except exc.DBAPIError as error:
-        if _is_conflict(error):
-            raise _Conflict(_describe(error)) from error
-        if isinstance(error, exc.OperationalError | exc.InterfaceError) or (
-            error.connection_invalidated
+        if (
+            is_transient(error)
+            or isinstance(error, exc.OperationalError | exc.InterfaceError)
+            or error.connection_invalidated
         ):
-            raise StoreUnavailable(f"{backend} lease store: {_describe(error)}") from error
+            raise StoreUnavailable(f"{backend} lease store: {describe(error)}") from error
         raise
     except OSError as error:
         raise StoreUnavailable(f"{backend} lease store: {type(error).__name__}: {error}") from error
 
 
-def _is_conflict(error: exc.DBAPIError) -> bool:
-    original = error.orig
-    code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
-    if code in _PG_CONFLICTS:
-        return True
-    args: tuple[Any, ...] = getattr(original, "args", ())
-    if args and args[0] in _MYSQL_CONFLICTS:
-        return True
-    return any(marker in str(original) for marker in _SQLITE_BUSY)
-
-
-def _describe(error: exc.DBAPIError) -> str:
-    """First line of the driver's message, without SQL text or parameters."""
-    original = error.orig if error.orig is not None else error
-    message = str(original).splitlines()[0] if str(original) else ""
-    return f"{type(original).__name__}: {message}"[:300]
-
-
 def _create_engine(
     dialect: str, url: URL, connect_timeout: float, busy_timeout: float
 ) -> AsyncEngine:
-    if dialect == "sqlite":
-        engine = create_async_engine(
-            url,
-            pool_size=SQLITE_POOL_SIZE,
-            max_overflow=0,
-            connect_args={"timeout": busy_timeout},
-        )
-        _sqlite_immediate_transactions(engine, busy_timeout)
-        return engine
-    connect_args: dict[str, Any] = (
-        {"timeout": connect_timeout}
-        if dialect == "postgresql"
-        else {"connect_timeout": connect_timeout, "init_command": "SET time_zone = '+00:00'"}
+    """Statements are limited server-side to ``busy_timeout`` (the attempt timeout)."""
+    sqlite = dialect == "sqlite"
+    options = EngineOptions(
+        connect_timeout_s=connect_timeout,
+        statement_timeout_s=busy_timeout,
+        pool_size=SQLITE_POOL_SIZE if sqlite else SERVER_POOL_SIZE,
+        max_overflow=0 if sqlite else SERVER_POOL_OVERFLOW,
+        sqlite_begin="BEGIN IMMEDIATE",
     )
-    return create_async_engine(
-        url,
-        pool_size=SERVER_POOL_SIZE,
-        max_overflow=SERVER_POOL_OVERFLOW,
-        pool_pre_ping=True,
-        pool_recycle=POOL_RECYCLE_S,
-        connect_args=connect_args,
-    )
-
-
-def _sqlite_immediate_transactions(engine: AsyncEngine, busy_timeout: float) -> None:
-    """WAL, a busy timeout, and BEGIN IMMEDIATE: a lease write never upgrades a read lock."""
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-        dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" event starts them
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    return create_engine(url, options)

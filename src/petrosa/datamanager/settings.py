@@ -49,6 +49,8 @@ class DataManagerSettings(BaseSettings):
     """Klines, trades, funding rates and document inserts (``app.BULK_PATHS``)."""
     max_body_bytes_documents: int = Field(default=MAX_DOCUMENT_BODY_BYTES, ge=1)
     """Other writes to documents, positions, P&L and config (``app.DOCUMENT_PATHS``)."""
+    migration_lock_timeout_s: float = Field(default=60.0, gt=0)
+    """How long migrating waits for another replica's migration lock before giving up."""
 
     @cached_property
     def tokens(self) -> BearerTokens:

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import exc
 
 from petrosa.contracts.trading import (
     PositionIn,
@@ -22,7 +21,6 @@ from petrosa.contracts.trading import (
 from petrosa.datamanager.trading.audit import AuditChange, parameter_changes
 from petrosa.datamanager.trading.config import strategy_scope
 from petrosa.datamanager.trading.pnl import exact_sum, utc_date
-from petrosa.datamanager.trading.transactions import is_lock_conflict
 
 T0 = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
 
@@ -139,27 +137,3 @@ def test_utc_date_of_an_offset_time() -> None:
     early = dt.datetime(2024, 3, 1, 0, 30, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     assert utc_date(late) == dt.date(2024, 3, 2)
     assert utc_date(early) == dt.date(2024, 2, 29)
-
-
-class _DriverError(Exception):
-    def __init__(self, *args: Any, sqlstate: str | None = None) -> None:
-        super().__init__(*args)
-        self.sqlstate = sqlstate
-
-
-@pytest.mark.parametrize(
-    ("original", "expected"),
-    [
-        (_DriverError(1213, "Deadlock found when trying to get lock"), True),
-        (_DriverError("deadlock detected", sqlstate="40P01"), True),
-        (_DriverError("could not serialize access", sqlstate="40001"), True),
-        (_DriverError(1205, "Lock wait timeout exceeded"), False),
-        (_DriverError("duplicate key", sqlstate="23505"), False),
-        (_DriverError("database is locked"), False),
-    ],
-)
-def test_only_deadlocks_and_serialization_failures_are_rerun(
-    original: Exception, expected: bool
-) -> None:
-    error = exc.OperationalError("UPDATE daily_pnl ...", {}, original)
-    assert is_lock_conflict(error) is expected

@@ -45,7 +45,7 @@ from petrosa.datamanager.documents.values import (
     unique_hash,
 )
 from petrosa.datamanager.errors import Conflict, NotFound
-from petrosa.datamanager.storage.database import Database
+from petrosa.datamanager.storage.database import Database, rerun_on_conflict
 from petrosa.datamanager.storage.documents_schema import document_collections, documents
 
 _IN_LIST_CHUNK = 1_000
@@ -74,6 +74,7 @@ class DocumentStore:
 
     # Collections
 
+    @rerun_on_conflict
     async def declare(
         self, name: str, unique_key: tuple[FieldPath, ...] | None
     ) -> CollectionDeclared:
@@ -104,6 +105,7 @@ class DocumentStore:
 
     # Writes
 
+    @rerun_on_conflict
     async def insert(self, name: str, new_documents: Sequence[NewDocument]) -> InsertResult:
         """Store the documents, skipping those whose ``_id`` or unique key is stored already.
 
@@ -119,6 +121,7 @@ class DocumentStore:
         ids = [row["doc_id"] for row in candidates if row["doc_id"] in inserted]
         return InsertResult(inserted=len(ids), ids=ids, duplicates=len(new_documents) - len(ids))
 
+    @rerun_on_conflict
     async def update_one(
         self, name: str, conditions: tuple[Condition, ...], change: Update, *, upsert: bool
     ) -> UpdateResult:
@@ -187,6 +190,7 @@ class DocumentStore:
         )
         return UpdateResult(matched=1, modified=1)
 
+    @rerun_on_conflict
     async def delete(
         self, name: str, conditions: tuple[Condition, ...], *, many: bool
     ) -> DeleteResult:

@@ -1,8 +1,10 @@
 """Engines, connections with deadlines, and the mapping of outages to one error.
 
 Every database call goes through :meth:`Database.read` or :meth:`Database.write`, which put
-a deadline on the whole unit of work: a database that stops answering yields
-:class:`StoreUnavailable` within ``query_timeout_s``, never a hang.
+a deadline on the whole unit of work, the pool's cleanup included: a database that stops
+answering yields :class:`StoreUnavailable` within ``query_timeout_s``, never a hang. The
+same limit is set on the server for every statement (see ``petrosa.sqlsupport.engines``), so
+the database stops the work the client gave up on.
 
 SQLite gets two engines: readers on a small pool (WAL lets them run beside the writer) and
 a single writer connection whose transactions start with ``BEGIN IMMEDIATE``, so a
@@ -11,28 +13,37 @@ read-modify-write never deadlocks on lock upgrade. Servers use one engine for bo
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
-import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import event, exc, text
+from sqlalchemy import exc, text
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from petrosa.datamanager.settings import DataManagerSettings
 from petrosa.datamanager.storage.sqlite_reads import SqliteReader, SqliteReadError
 from petrosa.datamanager.storage.urls import async_url, redacted
+from petrosa.sqlsupport import (
+    DeadlineExceeded,
+    EngineOptions,
+    create_engine,
+    describe,
+    hard_deadline,
+    is_statement_timeout,
+    is_transient,
+    retry_transient,
+)
 
 log = logging.getLogger(__name__)
 
 SQLITE_READ_POOL_SIZE = 4
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class StoreUnavailable(Exception):
@@ -40,23 +51,23 @@ class StoreUnavailable(Exception):
 
 
 class TransactionConflict(StoreUnavailable):
-    """Deadlock or serialization failure: the transaction can simply run again."""
+    """Deadlock, serialization failure or lock wait timeout, still so after every rerun."""
 
 
-DEADLOCK_RETRIES = 5
-_MYSQL_RETRYABLE = {1205, 1213}  # lock wait timeout, deadlock
-_PG_RETRYABLE = {"40001", "40P01"}  # serialization failure, deadlock detected
+def rerun_on_conflict(
+    method: Callable[P, Awaitable[T]],
+) -> Callable[P, Coroutine[Any, Any, T]]:
+    """Rerun a store method whose write transaction the database aborted under contention.
 
+    For methods that each run their write as one ``Database.write()`` transaction (what ran
+    before it only reads or is idempotent); the policy is :func:`retry_transient`'s.
+    """
 
-def is_transaction_conflict(error: BaseException) -> bool:
-    original = getattr(error, "orig", None)
-    if original is None:
-        return False
-    code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
-    if code in _PG_RETRYABLE:
-        return True
-    args: tuple[Any, ...] = getattr(original, "args", ())
-    return len(args) > 0 and args[0] in _MYSQL_RETRYABLE
+    @functools.wraps(method)
+    async def rerun(*args: P.args, **kwargs: P.kwargs) -> T:
+        return await retry_transient(lambda: method(*args, **kwargs))
+
+    return rerun
 
 
 @dataclass
@@ -98,37 +109,15 @@ class Database:
 
     def _create_engine(self, *, writer: bool) -> AsyncEngine:
         s = self.settings
-        if self.is_sqlite:
-            engine = create_async_engine(
-                self.url,
-                pool_size=1 if writer else SQLITE_READ_POOL_SIZE,
-                max_overflow=0,
-                pool_timeout=s.query_timeout_s,
-                connect_args={"timeout": s.query_timeout_s},
-            )
-            _configure_sqlite(engine, busy_timeout_s=s.query_timeout_s, writer=writer)
-            return engine
-        connect_args: dict[str, Any]
-        if self.dialect == "postgresql":
-            connect_args = {
-                "timeout": s.connect_timeout_s,
-                "command_timeout": s.query_timeout_s,
-                "server_settings": {"timezone": "UTC"},
-            }
-        else:
-            connect_args = {
-                "connect_timeout": s.connect_timeout_s,
-                "init_command": "SET time_zone='+00:00'",
-            }
-        return create_async_engine(
-            self.url,
-            pool_size=s.pool_size,
-            max_overflow=s.max_overflow,
-            pool_timeout=s.query_timeout_s,
-            pool_pre_ping=True,
-            pool_recycle=1800,
-            connect_args=connect_args,
+        sqlite = self.is_sqlite
+        options = EngineOptions(
+            connect_timeout_s=s.connect_timeout_s,
+            statement_timeout_s=s.query_timeout_s,
+            pool_size=(1 if writer else SQLITE_READ_POOL_SIZE) if sqlite else s.pool_size,
+            max_overflow=0 if sqlite else s.max_overflow,
+            sqlite_begin="BEGIN IMMEDIATE" if writer else "BEGIN",
         )
+        return create_engine(self.url, options)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -143,42 +132,50 @@ class Database:
             yield conn
 
     async def transaction(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        """Run ``work`` in a write transaction, again on deadlock (a few times, with jitter)."""
-        for attempt in range(1, DEADLOCK_RETRIES + 1):
-            try:
-                async with self.write() as conn:
-                    return await work(conn)
-            except TransactionConflict:
-                if attempt == DEADLOCK_RETRIES:
-                    raise
-                log.info("transaction conflict, retrying (attempt %d)", attempt)
-                await asyncio.sleep(random.uniform(0, 0.02 * attempt))
-        raise AssertionError("unreachable")
+        """Run ``work`` in a write transaction, rerun if the database aborted it under
+        contention (:func:`retry_transient`); one query deadline bounds all the runs."""
+
+        async def attempt() -> T:
+            async with self.write_engine.begin() as conn:
+                return await work(conn)
+
+        async with self._guarded():
+            return await retry_transient(attempt)
 
     async def fetch_sqlite(
         self, sql: str, params: tuple[Any, ...], *, rows: int
     ) -> list[tuple[Any, ...]]:
         """A small read on the plain SQLite reader (SQLite only; see ``sqlite_reads``)."""
         assert self.sqlite_reader is not None
+        timeout_s = self.settings.query_timeout_s
         async with self._guarded():
-            return await self.sqlite_reader.fetch(sql, params, rows=rows)
+            return await self.sqlite_reader.fetch(sql, params, rows=rows, timeout_s=timeout_s)
 
     @asynccontextmanager
     async def _guarded(self) -> AsyncIterator[None]:
+        """The query deadline on the block (cleanup included), driver errors mapped."""
         try:
-            async with asyncio.timeout(self.settings.query_timeout_s):
+            async with hard_deadline(self.settings.query_timeout_s):
                 yield
-        except TimeoutError:
+        except DeadlineExceeded:
             raise self._unavailable(
                 f"database did not answer within {self.settings.query_timeout_s:g}s"
             ) from None
+        except TimeoutError:  # the driver's own: connecting took longer than connect_timeout_s
+            raise self._unavailable(
+                f"could not connect within {self.settings.connect_timeout_s:g}s"
+            ) from None
         except exc.DBAPIError as error:
-            if is_transaction_conflict(error):
-                raise TransactionConflict(_describe(error)) from error
+            if is_transient(error):
+                raise TransactionConflict(
+                    f"write kept conflicting with concurrent writes: {describe(error)}"
+                ) from error
+            if is_statement_timeout(error):
+                raise self._unavailable(f"statement timeout: {describe(error)}") from error
             if isinstance(error, exc.OperationalError | exc.InterfaceError):
-                raise self._unavailable(_describe(error)) from error
+                raise self._unavailable(describe(error)) from error
             if error.connection_invalidated:
-                raise self._unavailable(_describe(error)) from error
+                raise self._unavailable(describe(error)) from error
             raise
         except (OSError, SqliteReadError) as error:
             raise self._unavailable(f"{type(error).__name__}: {error}") from error
@@ -200,12 +197,16 @@ class Database:
         """Round-trip ``SELECT 1`` in ms; raises :class:`StoreUnavailable` past ``timeout_s``."""
         started = time.perf_counter()
         try:
-            async with asyncio.timeout(timeout_s), self.engine.connect() as conn:
+            async with hard_deadline(timeout_s), self.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-        except TimeoutError:
+        except DeadlineExceeded:
             raise self._unavailable(f"ping got no answer within {timeout_s:g}s") from None
+        except TimeoutError:
+            raise self._unavailable(
+                f"could not connect within {self.settings.connect_timeout_s:g}s"
+            ) from None
         except (exc.DBAPIError, OSError) as error:
-            raise self._unavailable(_describe(error)) from error
+            raise self._unavailable(describe(error)) from error
         elapsed_ms = (time.perf_counter() - started) * 1000
         self.status.connected = True
         self.status.last_ping_ms = round(elapsed_ms, 3)
@@ -223,27 +224,3 @@ class Database:
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()
-
-
-def _describe(error: BaseException) -> str:
-    """A one-line description of a driver error, without SQL text or parameters."""
-    original = getattr(error, "orig", None) or error
-    message = str(original).splitlines()[0] if str(original) else type(original).__name__
-    return f"{type(original).__name__}: {message}"[:300]
-
-
-def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_s: float, writer: bool) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-        # Let SQLAlchemy, not the driver, decide when transactions start (see "begin").
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")

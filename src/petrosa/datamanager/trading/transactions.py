@@ -12,32 +12,18 @@ affected-row counts cannot tell on MySQL, where an insert and a no-op both repor
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import logging
-import random
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, Table, exc, select
+from sqlalchemy import Row, Table, select
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from petrosa.datamanager.storage.database import Database, StoreUnavailable
+from petrosa.datamanager.storage.database import Database
 
 T = TypeVar("T")
-log = logging.getLogger(__name__)
-
-MAX_ATTEMPTS = 5
-"""Tries of a transaction the database aborted to break a deadlock."""
-RETRY_BASE_DELAY_S = 0.005
-_RETRIED_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock (PostgreSQL)
-_RETRIED_MYSQL_CODES = frozenset({1213})  # ER_LOCK_DEADLOCK
-
-
-class _LockConflict(Exception):
-    """The database rolled the transaction back to break a lock cycle; it may be rerun."""
 
 
 def utc_now() -> dt.datetime:
@@ -48,35 +34,10 @@ def new_write_id() -> str:
     return uuid.uuid4().hex
 
 
-def is_lock_conflict(error: exc.DBAPIError) -> bool:
-    """True for a deadlock victim or serialization failure: rerunning the transaction is safe."""
-    original = error.orig
-    if getattr(original, "sqlstate", None) in _RETRIED_SQLSTATES:
-        return True
-    args: tuple[Any, ...] = getattr(original, "args", ())
-    return bool(args) and args[0] in _RETRIED_MYSQL_CODES
-
-
 async def run_write(db: Database, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-    """Run ``work`` in one write transaction; rerun it from the start if it lost a deadlock."""
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            async with db.write() as conn:
-                try:
-                    return await work(conn)
-                except exc.DBAPIError as error:
-                    if is_lock_conflict(error):
-                        raise _LockConflict(str(error.orig)) from error
-                    raise
-        except _LockConflict as conflict:
-            if attempt >= MAX_ATTEMPTS:
-                raise StoreUnavailable(
-                    f"write kept conflicting with concurrent writes ({attempt} attempts)"
-                ) from conflict
-            log.info("write transaction lost a lock conflict (%s), rerunning", conflict)
-            await asyncio.sleep(random.uniform(0, RETRY_BASE_DELAY_S * 2**attempt))
+    """Run ``work`` in one write transaction, rerun if the database aborted it under
+    contention (the shared policy of ``Database.transaction``)."""
+    return await db.transaction(work)
 
 
 async def ensure_and_lock(

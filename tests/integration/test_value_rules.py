@@ -87,7 +87,8 @@ async def test_bad_values_in_filters_and_updates_are_422s(raw: httpx.AsyncClient
         ("query", '{"filter": {"s": "a\\u0000b"}}', ["body", "filter", "s"]),
         ("query", '{"filter": {"s": {"$in": ["' + LONE_SURROGATE + '"]}}}',
          ["body", "filter", "s", "$in", 0]),
-        ("query", '{"filter": {"n": {"$gt": 1e19}}}', ["body", "filter", "n", "$gt"]),
+        ("query", '{"filter": {"n": {"$gt": -9223372036854775809}}}',
+         ["body", "filter", "n", "$gt"]),
         ("query", '{"filter": {"_id": "\\u0000"}}', ["body", "filter", "_id"]),
         ("delete", '{"filter": {"s": "\\u0000"}}', ["body", "filter", "s"]),
         ("update_one", '{"update": {"$set": {"x": 1e20}}}', ["body", "update", "$set", "x"]),
@@ -115,7 +116,6 @@ async def test_a_forged_document_cursor_is_a_422(raw: httpx.AsyncClient) -> None
     payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     for forged in (
         {**payload, "s": BEYOND_INT64},
-        {**payload, "k": [[1, 1e300]]},
         {**payload, "k": [[2, "\u0000"]]},
     ):
         cursor = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode().rstrip("=")

@@ -1,14 +1,15 @@
 """What a JSON value stored by the Data Manager may be: the ground every backend shares.
 
-Documents (bodies, filter operands, ``$set``/``$inc`` operands, cursors) and configuration
-(application values, strategy parameters, position metadata, authors) pass through these
-checks before anything is written, so a value accepted on one backend is stored and read
-back equal on all of them, and one refused is a 422 naming its JSON path:
+Documents (bodies, ``$set``/``$inc`` operands) and configuration (application values,
+strategy parameters, position metadata, authors) pass through these checks before anything
+is written (filter operands and cursors through :func:`check_operand`), so a value accepted
+on one backend is stored and read back equal on all of them, and one refused is a 422
+naming its JSON path:
 
-- integers fit a signed 64-bit integer; floats are finite and within ±2^53, where every
-  float still has a fraction to keep (PostgreSQL's JSONB keeps a number as the decimal it
-  was written as, so ``1e20`` came back as a 21-digit integer that no JSON encoder in the
-  service would write, and ``9.2e18`` as an integer that is not the float sent);
+- integers fit a signed 64-bit integer; floats are finite and within ±2^53, past which every
+  float is an integer (PostgreSQL's JSONB keeps a number as the decimal it was written as,
+  so ``1e20`` came back as a 21-digit integer that no JSON encoder in the service would
+  write, and ``9.2e18`` as an integer that is not the float sent);
 - strings and object keys are valid Unicode without NUL: no lone UTF-16 surrogates (SQLite
   and MariaDB store UTF-8, which cannot hold them) and no U+0000 (PostgreSQL's text and
   JSONB cannot hold it);
@@ -83,11 +84,18 @@ def check_json(
         raise InvalidInput(loc, f"encodes to {size} bytes of JSON; at most {max_bytes} allowed")
 
 
-def check_scalar(value: Any, loc: Loc) -> None:
-    """Validate a JSON scalar (a filter operand, a cursor position)."""
+def check_operand(value: Any, loc: Loc) -> None:
+    """Validate a scalar compared with stored values (a filter operand, a cursor position).
+
+    Its strings and integers follow the storage rules; floats need only be finite: a
+    comparison with ``-1e300`` means the same on every backend, though storing it would not.
+    """
     if isinstance(value, str):
         check_text(value, loc)
-    elif isinstance(value, int | float) and not isinstance(value, bool):
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidInput(loc, "numbers must be finite (no NaN or Infinity)")
+    elif isinstance(value, int) and not isinstance(value, bool):
         check_number(value, loc)
 
 

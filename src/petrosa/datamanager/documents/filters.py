@@ -13,7 +13,7 @@ from typing import Any
 
 from petrosa.datamanager.documents.paths import FieldPath, Loc, parse_path
 from petrosa.datamanager.errors import InvalidInput
-from petrosa.datamanager.json_rules import check_scalar
+from petrosa.datamanager.json_rules import check_operand
 
 MAX_FILTER_CONDITIONS = 64
 MAX_IN_VALUES = 1_000
@@ -96,7 +96,7 @@ def _operand(op: Op, value: Any, loc: Loc) -> Scalar | tuple[Scalar, ...]:
 
 def _scalar(value: Any, loc: Loc) -> Scalar:
     if value is None or isinstance(value, str | int | float):
-        check_scalar(value, loc)
+        check_operand(value, loc)
         return value
     kind = "an array" if isinstance(value, list) else "an object"
     raise InvalidInput(

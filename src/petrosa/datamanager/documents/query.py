@@ -23,7 +23,7 @@ from petrosa.datamanager.documents.values import (
     canonical_json,
 )
 from petrosa.datamanager.errors import InvalidInput
-from petrosa.datamanager.json_rules import INT64_MAX, check_scalar
+from petrosa.datamanager.json_rules import INT64_MAX, check_operand
 
 MAX_SORT_FIELDS = 8
 MAX_PROJECTION_FIELDS = 64
@@ -137,7 +137,7 @@ def _valid_position(item: Any) -> bool:
         return False
     rank, value = item
     try:
-        check_scalar(value, [])  # a forged cursor must not carry what no document can hold
+        check_operand(value, [])  # a forged cursor must not carry what no filter may
     except InvalidInput:
         return False
     if isinstance(rank, bool) or not isinstance(rank, int):

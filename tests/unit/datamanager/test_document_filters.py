@@ -18,7 +18,7 @@ from petrosa.datamanager.documents.filters import (
     equality_fields,
     parse_filter,
 )
-from petrosa.datamanager.documents.paths import MAX_NESTING, FieldPath, parse_path
+from petrosa.datamanager.documents.paths import FieldPath, parse_path
 from petrosa.datamanager.documents.query import Position, Query, parse_query
 from petrosa.datamanager.documents.translate import DocumentSql
 from petrosa.datamanager.documents.updates import apply_update, parse_update, upsert_body
@@ -30,6 +30,7 @@ from petrosa.datamanager.documents.values import (
     value_at,
 )
 from petrosa.datamanager.errors import InvalidInput
+from petrosa.datamanager.json_rules import MAX_NESTING
 from petrosa.datamanager.storage.documents_schema import documents
 
 FILTER = ("body", "filter")

@@ -134,7 +134,7 @@ def test_clean_directory_exits_zero_and_missing_directory_is_one_line(
     dm_url: str, tmp_path: Path
 ) -> None:
     symbol = f"C{uuid.uuid4().hex[:8].upper()}"
-    write_archive(tmp_path, f"{symbol}-1h-2024-06.zip", csv_rows(JAN_2025, 5, micro=False))
+    write_archive(tmp_path, f"{symbol}-1m-2024-06.zip", csv_rows(JAN_2025, 5, micro=False))
     assert run_backfill(tmp_path, dm_url).returncode == 0
     missing = run_backfill(tmp_path / "nope", dm_url)
     assert missing.returncode == 2

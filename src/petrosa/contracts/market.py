@@ -6,8 +6,10 @@ close times stay Binance's integer epoch milliseconds.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
@@ -77,6 +79,26 @@ class Interval(StrEnum):
         """The first open time at or after ``ms`` (fixed-length intervals only)."""
         step = self._fixed_step()
         return self.phase_ms - ((self.phase_ms - ms) // step) * step
+
+    def is_open_time(self, ms: int) -> bool:
+        """True when a candle of this interval can open at ``ms``: on the grid, as Binance's
+        do (weeks on Monday 00:00 UTC, months on the 1st at 00:00 UTC, the rest on the epoch)."""
+        step = _INTERVAL_MS[self]
+        if step is not None:
+            return (ms - self.phase_ms) % step == 0
+        if ms % 1000:
+            return False
+        moment = dt.datetime.fromtimestamp(ms // 1000, dt.UTC)
+        return moment.day == 1 and moment.time() == dt.time(0)
+
+    def first_off_grid(self, open_times: Iterable[int]) -> int | None:
+        """Index of the first open time that is not on this interval's grid, or None."""
+        step, phase = _INTERVAL_MS[self], self.phase_ms
+        for index, ms in enumerate(open_times):
+            off = (ms - phase) % step if step is not None else not self.is_open_time(ms)
+            if off:
+                return index
+        return None
 
     def _fixed_step(self) -> int:
         step = _INTERVAL_MS[self]

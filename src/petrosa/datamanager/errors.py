@@ -56,3 +56,17 @@ class InvalidInput(DataManagerError):
         super().__init__(message)
         self.loc = list(loc)
         self.message = message
+
+
+class BadValue(InvalidInput):
+    """The database refused a value as invalid: HTTP 422 with a reason code, never an outage.
+
+    The driver's text (which names schemas and columns) is logged, not answered.
+    """
+
+    def __init__(self, code: str) -> None:
+        super().__init__(["body"], f"the database cannot store a value of this request ({code})")
+        self.code = code
+
+    def body_fields(self) -> dict[str, Any]:
+        return {"code": self.code}

@@ -17,6 +17,7 @@ from petrosa.datamanager.api.auth import RequireRead, RequireWrite
 from petrosa.datamanager.api.body_schemas import json_request_body
 from petrosa.datamanager.api.deps import domain_store
 from petrosa.datamanager.errors import InvalidInput
+from petrosa.datamanager.json_rules import INT64_MAX
 from petrosa.datamanager.market.coverage import kline_coverage
 from petrosa.datamanager.market.ingest import (
     FundingBatch,
@@ -35,7 +36,9 @@ _FUNDING_BATCH = TypeAdapter(FundingBatch)
 
 SymbolQuery = Annotated[str, Query(pattern=r"^[A-Z0-9]{2,20}$", description="e.g. BTCUSDT")]
 Limit = Annotated[int, Query(ge=1, le=MAX_READ_LIMIT)]
-EpochMsQuery = Annotated[int | None, Query(ge=0, description="epoch milliseconds")]
+EpochMsQuery = Annotated[
+    int | None, Query(ge=0, le=INT64_MAX, description="epoch milliseconds (signed 64-bit)")
+]
 OrderQuery = Annotated[Literal["asc", "desc"], Query(description="desc = newest first")]
 MarketQuery = Annotated[
     Market, Query(description="spot or futures (USD-M); rows of one never touch the other's")
@@ -68,6 +71,10 @@ async def write_klines(
     market: MarketQuery = DEFAULT_MARKET,
 ) -> Response:
     symbol, interval, rows = parse_kline_batch(await request.body())
+    if (off_grid := interval.first_off_grid(row[0] for row in rows)) is not None:
+        raise InvalidInput(
+            ["body", "klines", off_grid, "open_time"], f"not on the {interval.value} candle grid"
+        )
     series = (market.value, symbol, interval.value)
     try:
         result = await store.klines.write(series, rows, key_step=interval.milliseconds or 1)

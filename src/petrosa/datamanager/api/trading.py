@@ -12,6 +12,7 @@ from petrosa.contracts.trading import (
     CONFIG_KEY_PATTERN,
     IDENTIFIER_PATTERN,
     MAX_FENCE,
+    MAX_JSON_BYTES,
     STRATEGY_ID_PATTERN,
     ConfigAuditList,
     ConfigValue,
@@ -32,6 +33,7 @@ from petrosa.contracts.trading import (
 from petrosa.datamanager.api.auth import RequireRead, RequireWrite
 from petrosa.datamanager.api.deps import domain_store
 from petrosa.datamanager.errors import InvalidInput
+from petrosa.datamanager.json_rules import check_json, check_text
 from petrosa.datamanager.settings import MAX_READ_LIMIT
 from petrosa.datamanager.trading.stores import TradingStore
 
@@ -72,6 +74,7 @@ async def upsert_position(
 
     A ``fence`` older than the position's → 409 (``code: stale_fence``), nothing written.
     """
+    check_json(body.metadata, ["body", "metadata"], max_bytes=MAX_JSON_BYTES)
     return await store.positions.upsert(position_id, body, fence=fence)
 
 
@@ -132,6 +135,8 @@ async def get_app_config(key: ConfigKeyPath, store: Store) -> ConfigValue:
 @config_router.put("/app/{key}", dependencies=[RequireWrite])
 async def set_app_config(key: ConfigKeyPath, body: ConfigValueIn, store: Store) -> ConfigValue:
     """Set an application value; an unchanged value adds no audit entry."""
+    check_json(body.value, ["body", "value"], max_bytes=MAX_JSON_BYTES)
+    check_text(body.changed_by, ["body", "changed_by"])
     return await store.config.set_app(key, body.value, changed_by=body.changed_by)
 
 
@@ -148,6 +153,8 @@ async def set_strategy_config(
     strategy_id: StrategyIdPath, body: StrategyConfigIn, store: Store
 ) -> StrategyConfig:
     """Replace the strategy's global parameters, or the symbol's overrides."""
+    check_json(body.parameters, ["body", "parameters"], max_bytes=MAX_JSON_BYTES)
+    check_text(body.changed_by, ["body", "changed_by"])
     return await store.config.set_strategy(
         strategy_id, body.symbol, body.parameters, changed_by=body.changed_by
     )
@@ -161,6 +168,8 @@ async def config_audit(
     limit: Limit = DEFAULT_LIST_LIMIT,
 ) -> ConfigAuditList:
     """Configuration changes, newest first; ``scope`` is ``app`` or ``strategy:<id>[:<SYMBOL>]``."""
+    if scope is not None:
+        check_text(scope, ["query", "scope"])
     return ConfigAuditList(entries=await store.config.audit(scope=scope, key=key, limit=limit))
 
 

@@ -12,8 +12,8 @@ from enum import StrEnum
 from typing import Any
 
 from petrosa.datamanager.documents.paths import FieldPath, Loc, parse_path
-from petrosa.datamanager.documents.values import check_number
 from petrosa.datamanager.errors import InvalidInput
+from petrosa.datamanager.json_rules import check_operand
 
 MAX_FILTER_CONDITIONS = 64
 MAX_IN_VALUES = 1_000
@@ -95,10 +95,8 @@ def _operand(op: Op, value: Any, loc: Loc) -> Scalar | tuple[Scalar, ...]:
 
 
 def _scalar(value: Any, loc: Loc) -> Scalar:
-    if value is None or isinstance(value, str | bool):
-        return value
-    if isinstance(value, int | float):
-        check_number(value, loc)
+    if value is None or isinstance(value, str | int | float):
+        check_operand(value, loc)
         return value
     kind = "an array" if isinstance(value, list) else "an object"
     raise InvalidInput(

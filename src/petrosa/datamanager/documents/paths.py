@@ -13,9 +13,7 @@ from dataclasses import dataclass
 
 from petrosa.contracts.documents import ID_FIELD
 from petrosa.datamanager.errors import InvalidInput
-
-MAX_NESTING = 24
-"""Deepest nesting of objects and arrays in a document (MariaDB's JSON functions stop at 32)."""
+from petrosa.datamanager.json_rules import MAX_NESTING
 
 _PART = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]{0,63}")
 

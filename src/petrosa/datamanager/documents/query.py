@@ -23,6 +23,7 @@ from petrosa.datamanager.documents.values import (
     canonical_json,
 )
 from petrosa.datamanager.errors import InvalidInput
+from petrosa.datamanager.json_rules import INT64_MAX, check_operand
 
 MAX_SORT_FIELDS = 8
 MAX_PROJECTION_FIELDS = 64
@@ -122,6 +123,7 @@ def _decode_cursor(token: str, fingerprint: str, sort_fields: int) -> Position:
     seq, raw_positions = payload.get("s"), payload.get("k")
     if (
         not isinstance(seq, int)
+        or not 0 <= seq <= INT64_MAX
         or not isinstance(raw_positions, list)
         or len(raw_positions) != sort_fields
         or not all(_valid_position(item) for item in raw_positions)
@@ -134,6 +136,10 @@ def _valid_position(item: Any) -> bool:
     if not isinstance(item, list) or len(item) != 2:
         return False
     rank, value = item
+    try:
+        check_operand(value, [])  # a forged cursor must not carry what no filter may
+    except InvalidInput:
+        return False
     if isinstance(rank, bool) or not isinstance(rank, int):
         return False
     if rank in (RANK_NULL, RANK_CONTAINER):

@@ -10,10 +10,9 @@ remain the final guard. Reads take no locks.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, exc, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,6 +29,7 @@ from petrosa.contracts.documents import (
     QueryResult,
     UpdateResult,
 )
+from petrosa.datamanager.data_errors import data_error_code
 from petrosa.datamanager.documents.fields import FieldSql
 from petrosa.datamanager.documents.filters import Condition, equality_fields
 from petrosa.datamanager.documents.paths import FieldPath, parse_path
@@ -53,6 +53,7 @@ _IN_LIST_CHUNK = 1_000
 _CREATE_ATTEMPTS = 2
 _ON_CONFLICT_DIALECTS: dict[str, Any] = {"postgresql": postgresql, "sqlite": sqlite}
 """Dialects whose INSERT can skip conflicting rows and report the ones it inserted."""
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -109,16 +110,17 @@ class DocumentStore:
     async def insert(self, name: str, new_documents: Sequence[NewDocument]) -> InsertResult:
         """Store the documents, skipping those whose ``_id`` or unique key is stored already.
 
-        All or nothing: one invalid document (e.g. missing a unique-key field) writes none.
+        All or nothing: one invalid document (e.g. missing a unique-key field) writes none,
+        and a collection this insert would create is created only if the insert succeeds.
         """
-        await self._create_if_missing(name, None)
-        with _integrity_as_conflict():
-            async with self._db.write() as conn:
-                collection = await self._locked(conn, name)
-                rows = _rows(collection, new_documents)
-                candidates = _deduplicated(rows)
-                inserted = await self._insert_new(conn, name, candidates)
-        ids = [row["doc_id"] for row in candidates if row["doc_id"] in inserted]
+
+        async def work(conn: AsyncConnection, collection: Collection) -> list[dict[str, Any]]:
+            candidates = _deduplicated(_rows(collection, new_documents))
+            inserted = await self._insert_new(conn, name, candidates)
+            return [row for row in candidates if row["doc_id"] in inserted]
+
+        written = await self._write(name, work, create=True)
+        ids = [row["doc_id"] for row in written]
         return InsertResult(inserted=len(ids), ids=ids, duplicates=len(new_documents) - len(ids))
 
     @rerun_on_conflict
@@ -135,32 +137,32 @@ class DocumentStore:
                 filter_loc=["body", "filter"],
                 update_loc=["body", "update"],
             )
-            await self._create_if_missing(name, None)
-        with _integrity_as_conflict():
-            async with self._db.write() as conn:
-                collection = await self._locked(conn, name)
-                match = (
-                    await conn.execute(
-                        select(documents.c.seq, documents.c.body, documents.c.unique_hash)
-                        .where(self._sql.where(name, conditions))
-                        .order_by(documents.c.seq)
-                        .limit(1)
-                    )
-                ).first()
-                if match is not None:
-                    return await self._apply(conn, collection, match, change)
-                if planned is None:
-                    return UpdateResult(matched=0, modified=0)
-                upsert_id, upsert_doc = planned
-                new = NewDocument(upsert_id or new_id(), upsert_doc, ("body", "update"))
-                row = _rows(collection, [new])[0]
-                if not await self._not_stored(conn, name, [row]):
-                    raise Conflict(
-                        f"the upserted document's {ID_FIELD} or unique key is already stored"
-                        " in a document the filter does not match"
-                    )
-                await conn.execute(insert(documents), [row])
-                return UpdateResult(matched=0, modified=0, upserted_id=new.doc_id)
+
+        async def work(conn: AsyncConnection, collection: Collection) -> UpdateResult:
+            match = (
+                await conn.execute(
+                    select(documents.c.seq, documents.c.body, documents.c.unique_hash)
+                    .where(self._sql.where(name, conditions))
+                    .order_by(documents.c.seq)
+                    .limit(1)
+                )
+            ).first()
+            if match is not None:
+                return await self._apply(conn, collection, match, change)
+            if planned is None:
+                return UpdateResult(matched=0, modified=0)
+            upsert_id, upsert_doc = planned
+            new = NewDocument(upsert_id or new_id(), upsert_doc, ("body", "update"))
+            row = _rows(collection, [new])[0]
+            if not await self._not_stored(conn, name, [row]):
+                raise Conflict(
+                    f"the upserted document's {ID_FIELD} or unique key is already stored"
+                    " in a document the filter does not match"
+                )
+            await conn.execute(insert(documents), [row])
+            return UpdateResult(matched=0, modified=0, upserted_id=new.doc_id)
+
+        return await self._write(name, work, create=upsert)
 
     async def _apply(
         self, conn: AsyncConnection, collection: Collection, match: Sequence[Any], change: Update
@@ -243,25 +245,48 @@ class DocumentStore:
             known = await _load(conn, name, lock=False)
         if known is not None:
             return known, False
-        t = document_collections
         for _ in range(_CREATE_ATTEMPTS):
             try:
                 async with self._db.write() as conn:
                     existing = await _load(conn, name, lock=False)
                     if existing is not None:
                         return existing, False
-                    collection = Collection(name, unique_key)
-                    await conn.execute(
-                        insert(t).values(
-                            name=name,
-                            unique_key=collection.key_names,
-                            created_at=dt.datetime.now(dt.UTC),
-                        )
-                    )
-                    return collection, True
+                    return await _create(conn, name, unique_key), True
             except exc.IntegrityError:
                 continue  # created concurrently: read the winner's declaration
         raise Conflict(f"collection {name!r} is being created concurrently; retry")
+
+    async def _write(
+        self,
+        name: str,
+        work: Callable[[AsyncConnection, Collection], Awaitable[T]],
+        *,
+        create: bool,
+    ) -> T:
+        """Run ``work`` in one transaction holding the collection's lock.
+
+        With ``create``, a missing collection is created in that same transaction, so a
+        write that fails leaves no empty collection behind.
+        """
+        for attempt in range(1, _CREATE_ATTEMPTS + 1):
+            created = False
+            try:
+                async with self._db.write() as conn:
+                    collection = await _load(conn, name, lock=True)
+                    if collection is None:
+                        if not create:
+                            raise NotFound(f"no collection named {name!r}")
+                        collection, created = await _create(conn, name, None), True
+                    return await work(conn, collection)
+            except exc.IntegrityError as error:
+                if data_error_code(error) is not None:
+                    raise  # a refused value (e.g. NULL where none may be), not a duplicate
+                if created and attempt < _CREATE_ATTEMPTS:
+                    continue  # the collection was created concurrently: write into it
+                raise Conflict(
+                    "a document with this _id or unique key was stored concurrently"
+                ) from None
+        raise AssertionError("unreachable")
 
     async def _locked(self, conn: AsyncConnection, name: str) -> Collection:
         collection = await _load(conn, name, lock=True)
@@ -360,6 +385,18 @@ async def _load(conn: AsyncConnection, name: str, *, lock: bool) -> Collection |
     return Collection(name, paths)
 
 
+async def _create(
+    conn: AsyncConnection, name: str, unique_key: tuple[FieldPath, ...] | None
+) -> Collection:
+    collection = Collection(name, unique_key)
+    await conn.execute(
+        insert(document_collections).values(
+            name=name, unique_key=collection.key_names, created_at=dt.datetime.now(dt.UTC)
+        )
+    )
+    return collection
+
+
 async def _exists(conn: AsyncConnection, name: str) -> bool:
     t = document_collections
     return (await conn.execute(select(t.c.name).where(t.c.name == name))).first() is not None
@@ -380,12 +417,3 @@ def _document(row: Sequence[Any], shown: list[tuple[FieldPath, FieldSql]] | None
             node = node.setdefault(part, {})
         node[path.parts[-1]] = value
     return document
-
-
-@contextmanager
-def _integrity_as_conflict() -> Iterator[None]:
-    """A unique constraint tripped despite the checks (the last guard): 409, not 500."""
-    try:
-        yield
-    except exc.IntegrityError:
-        raise Conflict("a document with this _id or unique key was stored concurrently") from None

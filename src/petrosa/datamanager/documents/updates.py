@@ -15,8 +15,9 @@ from typing import Any
 from petrosa.contracts.documents import ID_FIELD, MAX_DOCUMENT_ID_LENGTH, Document
 from petrosa.datamanager.documents.filters import Scalar
 from petrosa.datamanager.documents.paths import FieldPath, Loc, parse_path
-from petrosa.datamanager.documents.values import MISSING, check_number, check_value, value_at
+from petrosa.datamanager.documents.values import MISSING, check_value, value_at
 from petrosa.datamanager.errors import InvalidInput
+from petrosa.datamanager.json_rules import check_number
 
 MAX_UPDATE_FIELDS = 256
 SET, INC = "$set", "$inc"
@@ -92,6 +93,7 @@ def apply_update(body: Document, update: Update, loc: Loc) -> Document:
         total = current + amount
         check_number(total, field_loc)
         _put(result, path, total, field_loc)
+    check_value(result, loc)  # the parts were valid; the whole must still fit the size limit
     return result
 
 

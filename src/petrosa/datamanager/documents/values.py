@@ -1,13 +1,13 @@
 """JSON values of documents: validation, identity, canonical form and sort position.
 
-The engines differ at the edges of JSON (NaN, integers past 64 bits, deep nesting, keys
-with dots), so documents are held to the common ground before anything is stored.
+The engines differ at the edges of JSON (NaN, numbers past 64 bits, deep nesting, NUL,
+lone surrogates, keys with dots), so documents are held to the common ground
+(``json_rules``) before anything is stored.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,12 +16,13 @@ from typing import Any
 import orjson
 
 from petrosa.contracts.documents import ID_FIELD, MAX_DOCUMENT_ID_LENGTH, Document
-from petrosa.datamanager.documents.paths import MAX_NESTING, FieldPath, Loc
+from petrosa.datamanager.documents.paths import FieldPath, Loc
 from petrosa.datamanager.errors import InvalidInput
+from petrosa.datamanager.json_rules import check_json, check_text
 
-INT64_MIN = -(2**63)
-INT64_MAX = 2**63 - 1
 _EXACT_FLOAT_INT = 2**53
+MAX_DOCUMENT_BYTES = 524_288
+"""Largest document body, as compact UTF-8 JSON."""
 
 # Sort ranks, the same in SQL and Python: null/missing < numbers < strings < booleans <
 # objects and arrays (which do not order among themselves).
@@ -32,36 +33,17 @@ SortPosition = tuple[int, Any]
 """(rank, value) of a field: the value is None for ranks that do not order by value."""
 
 
-def check_number(value: int | float, loc: Loc) -> None:
-    """Numbers must be finite, and integers must fit 64 bits, to mean the same everywhere."""
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise InvalidInput(loc, "numbers must be finite (no NaN or Infinity)")
-    elif not INT64_MIN <= value <= INT64_MAX:
-        raise InvalidInput(loc, "integers must fit in 64 bits")
+def _document_key_problem(key: str) -> str | None:
+    if key.startswith("$") or "." in key:
+        return "field names must not start with '$' or contain '.'"
+    return None
 
 
 def check_value(value: Any, loc: Loc, depth: int = 0) -> None:
-    """Validate a JSON value to be stored; a problem is a 422 naming its field."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return
-    if isinstance(value, int | float):
-        check_number(value, loc)
-        return
-    if depth >= MAX_NESTING:
-        raise InvalidInput(loc, f"documents may nest objects and arrays {MAX_NESTING} deep")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str) or key.startswith("$") or "." in key:
-                raise InvalidInput(
-                    [*loc, str(key)], "field names must not start with '$' or contain '.'"
-                )
-            check_value(item, [*loc, key], depth + 1)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            check_value(item, [*loc, index], depth + 1)
-    else:
-        raise InvalidInput(loc, f"not a JSON value: {type(value).__name__}")
+    """Validate a JSON value to be stored in a document (see ``json_rules``): 422 at its path."""
+    check_json(
+        value, loc, max_bytes=MAX_DOCUMENT_BYTES, depth=depth, key_rule=_document_key_problem
+    )
 
 
 @dataclass(frozen=True)
@@ -85,6 +67,7 @@ def new_document(document: Document, loc: Loc) -> NewDocument:
             f"{ID_FIELD} must be a string of 1 to {MAX_DOCUMENT_ID_LENGTH} characters",
         )
     else:
+        check_text(raw_id, [*loc, ID_FIELD])
         doc_id = raw_id
     check_value(body, loc)
     return NewDocument(doc_id, body, tuple(loc))

@@ -13,7 +13,15 @@ from sqlalchemy import ColumnElement, Integer, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from petrosa.contracts.market import Coverage, Gap, Interval, Market
+from petrosa.datamanager.errors import InvalidInput
 from petrosa.datamanager.storage.market_schema import klines
+
+MAX_COVERAGE_MONTHS = 2_400
+"""Most calendar months one monthly coverage answer walks (200 years: every storable kline,
+1970-2100, fits; a range reaching year 10,000 is refused rather than walked)."""
+_LONGEST_MONTH_MS = 31 * 86_400_000
+_CALENDAR_END_MS = 253_399_622_400_000
+"""9999-12-01T00:00Z: the last month Python's calendar (and so this walk) can name."""
 
 
 def align_up(value: int, step: int, phase: int) -> int:
@@ -107,6 +115,23 @@ def _ms(moment: dt.datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
+def _check_month_span(lo: int, hi: int, end: int | None) -> None:
+    """Refuse (422) a range of more than MAX_COVERAGE_MONTHS months before walking it."""
+    if hi < _CALENDAR_END_MS and hi - lo < MAX_COVERAGE_MONTHS * _LONGEST_MONTH_MS:
+        months = _month_index(hi) - _month_index(lo) + 1
+        if months <= MAX_COVERAGE_MONTHS:
+            return
+    where = ["query", "end" if end is not None else "start"]
+    raise InvalidInput(
+        where, f"a monthly coverage spans at most {MAX_COVERAGE_MONTHS} months: narrow the range"
+    )
+
+
+def _month_index(ms: int) -> int:
+    moment = _month_start(ms)
+    return moment.year * 12 + moment.month
+
+
 async def _monthly_coverage(
     conn: AsyncConnection,
     market: Market,
@@ -123,7 +148,8 @@ async def _monthly_coverage(
     hi = (end - 1) if end is not None else last
     gaps: list[Gap] = []
     expected = 0
-    if lo is not None and hi is not None:
+    if lo is not None and hi is not None and lo <= hi:
+        _check_month_span(lo, hi, end)
         month = _month_start(lo)
         if _ms(month) < lo:
             month = _next_month(month)

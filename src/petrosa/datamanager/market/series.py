@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from petrosa.contracts.market import WriteResult
 from petrosa.datamanager.errors import InvalidInput
+from petrosa.datamanager.json_rules import INT64_MAX
 from petrosa.datamanager.storage.database import Database
 from petrosa.datamanager.storage.statements import PreparedStatement, prepare_upsert
 
@@ -57,9 +58,10 @@ def decode_cursor(cursor: str, order: Order) -> int:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         cursor_order, _, key = base64.urlsafe_b64decode(padded).decode().partition(":")
-        if cursor_order != order:
+        position = int(key)
+        if cursor_order != order or not 0 <= position <= INT64_MAX:
             raise ValueError
-        return int(key)
+        return position
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput(["query", "cursor"], "not a cursor from this listing") from None
 

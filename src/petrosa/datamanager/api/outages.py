@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from enum import StrEnum
 
 from petrosa.datamanager.storage.database import StoreUnavailable, TransactionConflict
+from petrosa.sqlsupport import is_statement_timeout
 
 
 class Reason(StrEnum):
@@ -28,7 +29,9 @@ def reason_of(error: StoreUnavailable) -> Reason:
     """The code for an outage, from the exception and what caused it."""
     if isinstance(error, TransactionConflict):
         return Reason.TRANSACTION_CONFLICT
-    if any(isinstance(cause, TimeoutError) for cause in _causes(error)):
+    if any(
+        isinstance(cause, TimeoutError) or is_statement_timeout(cause) for cause in _causes(error)
+    ):
         return Reason.DATABASE_TIMEOUT
     return Reason.DATABASE_UNREACHABLE
 

@@ -25,6 +25,7 @@ from sqlalchemy import exc, text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from petrosa.datamanager.data_errors import data_error_code
 from petrosa.datamanager.settings import DataManagerSettings
 from petrosa.datamanager.storage.sqlite_reads import SqliteReader, SqliteReadError
 from petrosa.datamanager.storage.urls import async_url, redacted
@@ -172,6 +173,8 @@ class Database:
                 ) from error
             if is_statement_timeout(error):
                 raise self._unavailable(f"statement timeout: {describe(error)}") from error
+            if data_error_code(error) is not None:
+                raise  # a value the database refused: the client's fault (422), not an outage
             if isinstance(error, exc.OperationalError | exc.InterfaceError):
                 raise self._unavailable(describe(error)) from error
             if error.connection_invalidated:

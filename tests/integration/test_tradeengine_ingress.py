@@ -25,9 +25,10 @@ from petrosa.client import SyncDataManagerClient
 from petrosa.tradeengine.dead_letters import DEAD_LETTERS, DeadLetter
 from petrosa.tradeengine.ingress import ensure_stream
 from petrosa.tradeengine.ledger import SIGNALS
-from tests.integration.tradeengine_rig import Rig, engine_rig, eventually, signal_body, started
+from tests.support.inprocess import Rig, engine_rig, eventually, started
 from tests.support.server import start_data_manager
 from tests.support.services import NATS_HOST, NATS_PORT, require_port
+from tests.support.signals import signal_body
 
 pytestmark = pytest.mark.integration
 
@@ -109,12 +110,11 @@ async def test_an_invalid_signal_is_recorded_and_terminated_not_redelivered(
 async def test_a_signal_that_keeps_failing_is_dead_lettered_at_the_delivery_limit(
     tmp_path: Path, nc: Client, channel: Channel
 ) -> None:
-    # XRPUSDT is one of the engine's symbols but the exchange does not list it: deciding
-    # fails the same way on every delivery.
-    doomed = signal_body("XRPUSDT", signal_id="doomed-1")
-    async with engine_rig(
-        tmp_path, nats_url=NATS_URL, **channel.settings(nats_max_deliver=2)
-    ) as rig:
+    # The exchange refuses the engine's API key: deciding fails the same way on every
+    # delivery (an unexpected failure, not an outage).
+    doomed = signal_body("BTCUSDT", signal_id="doomed-1")
+    settings = channel.settings(nats_max_deliver=2)
+    async with engine_rig(tmp_path, nats_url=NATS_URL, api_key="revoked", **settings) as rig:
         await started(rig.engine)
         await publish(nc, channel, orjson.dumps(doomed))
         await eventually(lambda: _dead_letters(rig, 1), "the dead letter")
@@ -122,7 +122,7 @@ async def test_a_signal_that_keeps_failing_is_dead_lettered_at_the_delivery_limi
         [letter] = await rig.engine.dead_letters.latest(10)
         assert letter["_id"] == f"{channel.stream}:1"
         assert letter["deliveries"] == 2
-        assert "InvalidSymbolError" in letter["reason"]
+        assert "InvalidApiKeyError" in letter["reason"]
         assert "gave up after 2 deliveries" in letter["reason"]
         assert orjson.loads(letter["payload"]) == doomed
         assert letter["payload_encoding"] == "utf-8"

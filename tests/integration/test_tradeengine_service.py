@@ -19,14 +19,16 @@ from petrosa.tradeengine.api import create_app
 from petrosa.tradeengine.ingress import Outcome
 from petrosa.tradeengine.ledger import SIGNALS
 from petrosa.tradeengine.service import Engine
-from tests.integration.tradeengine_rig import (
+from tests.support.inprocess import (
+    UNLISTED,
     Rig,
     engine_rig,
     eventually,
-    signal_body,
+    prepared,
     started,
     store_open_position,
 )
+from tests.support.signals import signal_body
 
 pytestmark = pytest.mark.integration
 
@@ -45,12 +47,8 @@ async def api(engine: Engine, *, wait: bool = True) -> AsyncIterator[httpx.Async
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://te") as http,
     ):
         if wait:
-            await eventually(lambda: _prepared(engine), "the engine's start-up")
+            await eventually(lambda: prepared(engine), "the engine's start-up")
         yield http
-
-
-async def _prepared(engine: Engine) -> bool:
-    return engine.selftest_error is None and engine.election.running
 
 
 async def test_an_invalid_signal_with_an_overlong_id_is_recorded_under_a_digest_and_refused(
@@ -180,7 +178,7 @@ async def test_closing_with_a_long_request_id_is_decided_not_a_500(tmp_path: Pat
 
 async def test_closing_a_symbol_the_exchange_does_not_list_is_a_404(tmp_path: Path) -> None:
     async with engine_rig(tmp_path) as rig, api(rig.engine) as http:
-        answer = await http.post("/positions/XRPUSDT/close", params={"request_id": "c-1"})
+        answer = await http.post(f"/positions/{UNLISTED}/close", params={"request_id": "c-1"})
         assert answer.status_code == 404, answer.text
         assert "does not list" in answer.json()["detail"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -10,18 +11,20 @@ from petrosa.contracts.signals import Signal
 
 
 def signal_body(
-    symbol: str,
-    action: str,
-    price: Decimal,
-    index: int,
+    symbol: str = "BTCUSDT",
+    action: str = "buy",
+    price: Decimal | str = Decimal(100),
+    index: int | None = None,
     *,
     strategy: str = "test",
     timestamp: dt.datetime | None = None,
     **fields: Any,
 ) -> dict[str, Any]:
-    """A signal as sent on the wire, with the id ``<strategy>-<symbol>-<index>``."""
+    """A signal as sent on the wire, with the id ``<strategy>-<symbol>-<index>`` (a random
+    one without ``index``); ``fields`` are added or replace the defaults."""
+    suffix = uuid.uuid4().hex if index is None else str(index)
     return {
-        "signal_id": f"{strategy}-{symbol}-{index}",
+        "signal_id": f"{strategy}-{symbol}-{suffix}",
         "strategy_id": strategy,
         "symbol": symbol,
         "action": action,

@@ -78,6 +78,21 @@ async def test_an_invalid_signal_with_a_valid_id_is_recorded_under_it(tmp_path: 
         assert recorded[0]["decision"]["status"] == "rejected"
 
 
+async def test_a_signal_for_a_symbol_the_exchange_does_not_list_is_rejected_at_once(
+    tmp_path: Path,
+) -> None:
+    async with engine_rig(tmp_path) as rig:
+        engine = await started(rig.engine)
+        body = signal_body(UNLISTED, signal_id="unlisted-1")
+        verdict = await engine.handle_payload(orjson.dumps(body))
+        assert verdict.outcome is Outcome.DECIDED  # acked on its first delivery
+        [recorded] = await rig.dm.query(SIGNALS, {"_id": "unlisted-1"}, limit=1)
+        assert recorded["decision"]["status"] == "rejected"
+        assert recorded["decision"]["reason"] == "symbol not listed by the exchange"
+        again = await engine.handle_payload(orjson.dumps(body))
+        assert again.outcome is Outcome.DECIDED  # a redelivery finds the decision
+
+
 async def test_a_position_on_a_symbol_the_exchange_does_not_list_leaves_the_others_marked(
     tmp_path: Path,
 ) -> None:

@@ -11,6 +11,7 @@ one; a placement whose answer was lost is looked up by its id before anything is
 Errors::
 
     TradingError
+    ├── SymbolNotListed     the exchange does not list the symbol (also a LookupError)
     ├── InvalidOrder        refused before sending: quantity or notional below the symbol's
     │                       minimums, above its maximum, not on its step, or a client order
     │                       id the exchange would refuse (also a ValueError)
@@ -39,6 +40,10 @@ ZERO = Decimal(0)
 
 class TradingError(Exception):
     """Base class of the port's errors."""
+
+
+class SymbolNotListed(TradingError, LookupError):
+    """The exchange does not list the symbol: nothing about it can be read or traded."""
 
 
 class InvalidOrder(TradingError, ValueError):

@@ -31,6 +31,7 @@ from petrosa.exchange.trading import (
     OrderFill,
     OrderRejected,
     OrderSide,
+    SymbolNotListed,
     TradingExchange,
     derive_client_order_id,
 )
@@ -56,6 +57,9 @@ log = logging.getLogger(__name__)
 StageObserver = Callable[[str, float], None]
 """Told how long each step of a decision took: arrival (the signal's timestamp to the start
 of its handling: transport and queueing), lock, read, order, protect, persist, decide."""
+
+
+NOT_LISTED = "symbol not listed by the exchange"
 
 
 class _Stopwatch:
@@ -136,6 +140,8 @@ class Executor:
                     order = await self._execute(signal, record, held.token, held.ensure_valid)
             except (Rejected, InvalidOrder, OrderRejected) as refusal:
                 decision = self._decision(signal, DecisionStatus.REJECTED, str(refusal))
+            except SymbolNotListed:  # it can never succeed: decided now, not redelivered
+                decision = self._decision(signal, DecisionStatus.REJECTED, NOT_LISTED)
             else:
                 decision = self._decision(
                     signal, DecisionStatus.EXECUTED, "order filled", order=order

@@ -13,7 +13,7 @@ sharing the weight budget pauses, then the request is sent again)::
         │                                    fails fast, sending nothing, until the ban ends
         ├── BinanceServerError          5xx  [retried]
         └── BinanceRequestError         any other 4xx: the request is wrong, never retried
-            ├── InvalidSymbolError      -1121 Invalid symbol.
+            ├── InvalidSymbolError      -1121 Invalid symbol. (also trading.SymbolNotListed)
             ├── InvalidIntervalError    -1120 Invalid interval.
             └── InvalidParameterError   -1100 -1101 -1102 -1103 -1104 -1105 -1106 -1108
                                         -1127 -1128 -1130: a parameter is missing, extra,
@@ -29,6 +29,8 @@ many requests were sent for the call.
 from __future__ import annotations
 
 from typing import Any
+
+from petrosa.exchange.trading import SymbolNotListed
 
 
 class BinanceError(Exception):
@@ -103,8 +105,8 @@ class BinanceRequestError(BinanceAPIError):
     """A 4xx other than 418/429: the request itself is wrong; retrying cannot help."""
 
 
-class InvalidSymbolError(BinanceRequestError):
-    """-1121: the symbol does not exist on this market."""
+class InvalidSymbolError(BinanceRequestError, SymbolNotListed):
+    """-1121: the symbol does not exist on this market (also ``trading.SymbolNotListed``)."""
 
 
 class InvalidIntervalError(BinanceRequestError):

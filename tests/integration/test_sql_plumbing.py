@@ -20,6 +20,7 @@ from sqlalchemy import exc, text
 from petrosa.datamanager.settings import DataManagerSettings
 from petrosa.datamanager.storage.database import Database, StoreUnavailable
 from petrosa.datamanager.storage.migrate import LOCK_NAME, PG_LOCK_KEY, current_revision
+from tests.support.server import free_port
 from tests.support.services import (
     BACKENDS,
     MARIADB_HOST,
@@ -112,7 +113,26 @@ async def test_migrate_stops_with_one_clear_line_while_another_process_holds_the
     assert code == 0, stderr  # with the lock free, the same command migrates
 
 
-async def _migrate(database: ThrowawayDatabase, *, lock_wait_s: float) -> tuple[int, str]:
+async def test_serve_stops_with_one_clear_line_and_exit_2_while_the_lock_is_held(
+    server_database: ThrowawayDatabase,
+) -> None:
+    release = await _hold_migration_lock(server_database)
+    try:
+        code, stderr = await _migrate(
+            server_database, lock_wait_s=0.5, command=("serve", "--port", str(free_port()))
+        )
+    finally:
+        await release()
+    assert code == 2, stderr  # as `migrate` does: a usage/configuration error
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1].startswith("error: another process held the migration")
+
+
+async def _migrate(
+    database: ThrowawayDatabase, *, lock_wait_s: float, command: tuple[str, ...] = ("migrate",)
+) -> tuple[int, str]:
+    """``petrosa data-manager <command>`` (``migrate``, or ``serve``: it migrates first) on
+    ``database``, until it exits; its exit code and stderr."""
     env = {
         **os.environ,
         "DATA_MANAGER_DATABASE_URL": database.url,
@@ -123,7 +143,7 @@ async def _migrate(database: ThrowawayDatabase, *, lock_wait_s: float) -> tuple[
         "-m",
         "petrosa.cli.main",
         "data-manager",
-        "migrate",
+        *command,
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

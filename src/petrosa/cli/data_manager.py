@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from petrosa.cli.errors import usage_error
 from petrosa.cli.logs import configure_logging
+
+if TYPE_CHECKING:
+    from petrosa.datamanager.settings import DataManagerSettings
 
 app = typer.Typer(no_args_is_help=True, help="The Data Manager service (the only DB client).")
 
@@ -19,7 +22,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default 8000)")] = None,
     log_level: Annotated[str, typer.Option(help="Log level")] = "info",
 ) -> None:
-    """Serve the Data Manager HTTP API (migrates the database first)."""
+    """Serve the Data Manager HTTP API (migrates the database first, as ``migrate`` does)."""
     import uvicorn
     from pydantic import ValidationError
 
@@ -42,6 +45,12 @@ def serve(
             f"refusing to serve on {bind_host} without tokens: set DATA_MANAGER_WRITE_TOKENS"
             " (and DATA_MANAGER_READ_TOKENS), or DATA_MANAGER_ALLOW_INSECURE_BIND=1"
         )
+    if settings.migrate_on_start:
+        # Here rather than in the app's start-up: a migration that cannot run (the lock held
+        # elsewhere, the database down) ends the command with one line and exit 2, as
+        # ``migrate`` does, instead of a start-up traceback and uvicorn's exit 3.
+        _migrate_or_exit(settings)
+        settings = settings.model_copy(update={"migrate_on_start": False})
     uvicorn.run(
         create_app(settings),
         host=bind_host,
@@ -56,14 +65,21 @@ def serve(
 def migrate(log_level: Annotated[str, typer.Option(help="Log level")] = "info") -> None:
     """Apply database migrations up to the newest revision, then exit."""
     from petrosa.datamanager.settings import DataManagerSettings
+
+    configure_logging(log_level)
+    revision = _migrate_or_exit(DataManagerSettings())
+    typer.echo(f"database at revision {revision}")
+
+
+def _migrate_or_exit(settings: DataManagerSettings) -> str | None:
+    """Migrate to the newest revision and return it; what stops that (the migration lock
+    held elsewhere, the database unreachable) ends the command: one line, exit 2."""
     from petrosa.datamanager.storage.database import Database, StoreUnavailable
     from petrosa.datamanager.storage.migrate import current_revision, upgrade_to_head
     from petrosa.datamanager.storage.urls import UnsupportedDatabaseURL
 
-    configure_logging(log_level)
-
     async def run() -> str | None:
-        db = Database(DataManagerSettings())
+        db = Database(settings)
         try:
             await upgrade_to_head(db)
             return await current_revision(db)
@@ -71,7 +87,6 @@ def migrate(log_level: Annotated[str, typer.Option(help="Log level")] = "info") 
             await db.dispose()
 
     try:
-        revision = asyncio.run(run())
+        return asyncio.run(run())
     except (UnsupportedDatabaseURL, StoreUnavailable, OSError) as error:
         raise usage_error(str(error)) from None
-    typer.echo(f"database at revision {revision}")

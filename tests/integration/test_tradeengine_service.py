@@ -228,6 +228,7 @@ async def test_a_data_manager_error_answer_maps_onto_the_engine_status(
             assert answer.status_code == engine_status, (path, answer.text)
             assert len(answer.content) < SMALL_BODY_BYTES
             assert "q" * 300 not in answer.text
+            assert " for GET /" not in answer.text  # the Data Manager's own request: logged
 
 
 async def test_an_unreachable_data_manager_is_a_503_with_retry_after(tmp_path: Path) -> None:
@@ -244,3 +245,34 @@ async def test_an_unreachable_data_manager_is_a_503_with_retry_after(tmp_path: P
         for answer in answers:
             assert answer.status_code == 503, (answer.request.url, answer.text)
             assert int(answer.headers["Retry-After"]) >= 1
+
+
+DM_ADDRESS = "10.213.77.9"
+"""Where the engine's unreachable Data Manager would be (a transport's message names it)."""
+
+
+async def test_no_answer_carries_the_data_manager_transport_text(tmp_path: Path) -> None:
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(
+            f"[Errno 111] Connect call failed ('{DM_ADDRESS}', 8123)", request=request
+        )
+
+    async with (
+        engine_rig(tmp_path, store_transport=httpx.MockTransport(unreachable)) as rig,
+        api(rig.engine, wait=False) as http,
+    ):
+        await eventually(lambda: _self_tested(rig.engine), "the self-test to run")
+        readiness = await http.get("/health/readiness")
+        assert readiness.status_code == 503
+        assert "data_manager_unavailable" in readiness.json()["problems"]
+        answers = [readiness, await http.get("/reconciliation")]
+        answers += [await http.get(path) for path in READ_ENDPOINTS]
+        answers.append(await http.post("/signals", json=signal_body()))
+        answers.append(await http.post("/positions/BTCUSDT/close"))
+        for answer in answers:
+            assert DM_ADDRESS not in answer.text, (answer.request.url, answer.text)
+            assert "8123" not in answer.text, (answer.request.url, answer.text)
+
+
+async def _self_tested(engine: Engine) -> bool:
+    return engine.selftest_error not in (None, "not run yet")

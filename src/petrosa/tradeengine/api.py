@@ -16,6 +16,7 @@ from petrosa.contracts.market import Symbol
 from petrosa.contracts.signals import MarkedPosition, Signal, SignalDecision
 from petrosa.contracts.trading import DailyPnl, Identifier, PositionStatus
 from petrosa.tradeengine.api_errors import install_error_handlers
+from petrosa.tradeengine.reasons import Reason
 from petrosa.tradeengine.service import Engine, NoOpenPosition
 from petrosa.tradeengine.settings import TradeEngineSettings
 from petrosa.tradeengine.wiring import build_engine
@@ -66,7 +67,8 @@ def create_app(
     @app.get("/health/readiness", tags=["health"])
     async def readiness(request: Request) -> JSONResponse:
         """Ready when the Data Manager self-test passed and the DM, the coordination store
-        and (when configured) NATS answer. Reasons are given, secrets never.
+        and (when configured) NATS answer. ``problems`` are reason codes
+        (``petrosa.tradeengine.reasons``); the failures' own text is in the log only.
 
         ``degraded`` (still 200): the leader's duties fail for some symbols (listed in
         ``problems``), e.g. a position on a symbol the exchange no longer lists. Every
@@ -74,15 +76,15 @@ def create_app(
         out of service would stop those too without fixing anything."""
         running = engine_of(request)
         problems: list[str] = []
-        if running.selftest_error is not None:
-            problems.append(running.selftest_error)
+        if running.selftest_reason is not None:
+            problems.append(running.selftest_reason.value)
         health = await running.store.health()
         if not health.ready:
-            problems.append("data manager not ready")
+            problems.append(Reason.DATA_MANAGER_NOT_READY.value)
         if not await running.locks.ping():
-            problems.append("coordination store unreachable")
+            problems.append(Reason.COORDINATION_UNAVAILABLE.value)
         if running.consumer is not None and not running.consumer.connected:
-            problems.append("NATS not connected")
+            problems.append(Reason.NATS_DISCONNECTED.value)
         degraded = running.problems()
         status = "unavailable" if problems else "degraded" if degraded else "ready"
         body = {

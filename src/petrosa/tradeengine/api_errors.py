@@ -27,6 +27,7 @@ from petrosa.client import (
     BadRequestError,
     ConflictError,
     DataManagerError,
+    HTTPStatusError,
     NotFoundError,
     ValidationError,
 )
@@ -60,14 +61,22 @@ def answer_for(error: Exception) -> Answer:
     if isinstance(error, ValidationError | BadRequestError):
         items = error.detail if isinstance(error.detail, list) else []
         refused = bounded_errors(item for item in items if isinstance(item, dict))
-        return Answer(422, refused or clip(f"the data manager refused the request: {error}"))
+        return Answer(422, refused or _told("the data manager refused the request", error))
     if isinstance(error, NotFoundError):
-        return Answer(404, clip(f"not found in the data manager: {error}"))
+        return Answer(404, _told("not found in the data manager", error))
     if isinstance(error, ConflictError):
-        return Answer(409, clip(f"conflicts with the data manager's state: {error}"))
+        return Answer(409, _told("conflicts with the data manager's state", error))
     if isinstance(error, InvalidSymbolError):
         return Answer(404, "the exchange does not list this symbol")
     return Answer(502, f"the engine's {_dependency(error)} failed; see the engine's log")
+
+
+def _told(what: str, error: HTTPStatusError) -> str:
+    """``what``, with the Data Manager's own ``detail`` when it gave a text one (never the
+    request it was sent, which the error's message names)."""
+    if isinstance(error.detail, str) and error.detail:
+        return clip(f"{what}: {error.detail}")
+    return what
 
 
 async def _dependency_failed(_request: Request, error: Exception) -> JSONResponse:

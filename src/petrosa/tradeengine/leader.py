@@ -24,8 +24,8 @@ from petrosa.client import DataManagerClient
 from petrosa.exchange.trading import ExchangePosition, TradingExchange
 from petrosa.tradeengine.executor import Executor
 from petrosa.tradeengine.failures import try_again
+from petrosa.tradeengine.reasons import safe_description
 from petrosa.tradeengine.rollover import DailyRollover
-from petrosa.tradeengine.validation import clip
 
 log = logging.getLogger(__name__)
 MONITOR_EVERY_S = 2.0
@@ -66,7 +66,7 @@ class SymbolFailures:
 
     def failed(self, duty: str, symbol: str, error: BaseException) -> bool:
         """Note a failure; True when it is new (or its error changed): worth a traceback."""
-        text = clip(f"{type(error).__name__}: {error}")
+        text = safe_description(error)
         previous = self._failing.get((duty, symbol))
         if previous is not None and previous.error == text:
             return False
@@ -115,7 +115,8 @@ class LeaderDuties:
             if time.monotonic() >= next_reconcile:
                 failure = await self.round_of(RECONCILIATION, self.reconcile)
                 if failure is not None:
-                    self.reconciliation.differences = [clip(f"reconciliation failed: {failure}")]
+                    why = safe_description(failure)
+                    self.reconciliation.differences = [f"reconciliation failed: {why}"]
                 if failure is None and await self.round_of(MARK, self.mark_to_market) is None:
                     next_reconcile = time.monotonic() + self.reconcile_every_s
             await self.round_of(ROLLOVER, self.rollover.run_round)

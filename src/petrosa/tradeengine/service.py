@@ -37,6 +37,7 @@ from petrosa.tradeengine.failures import try_again
 from petrosa.tradeengine.ingress import Outcome, SignalConsumer, Verdict
 from petrosa.tradeengine.leader import LeaderDuties, Reconciliation
 from petrosa.tradeengine.ledger import SIGNALS
+from petrosa.tradeengine.reasons import Reason, safe_description
 from petrosa.tradeengine.rollover import DailyRollover
 from petrosa.tradeengine.settings import TradeEngineSettings
 from petrosa.tradeengine.validation import clip, describe
@@ -121,6 +122,9 @@ class Engine:
         )
         self.dead_letters = DeadLetters(self.store)
         self.selftest_error: str | None = "not run yet"
+        """Why the Data Manager self-test did not pass, in full (for the log)."""
+        self.selftest_reason: Reason | None = Reason.STARTING
+        """The same as a reason code (for readiness: no transport or driver text)."""
         self.consumer: SignalConsumer | None = None
         if nats_url:
             self.consumer = SignalConsumer(
@@ -163,6 +167,7 @@ class Engine:
             await self.dead_letters.prepare()
         except DataManagerError as error:
             self.selftest_error = f"data manager: {error}"
+            self.selftest_reason = _selftest_reason(error)
             raise
 
     async def _retrying(self, what: str, step: Callable[[], Awaitable[None]]) -> None:
@@ -210,9 +215,11 @@ class Engine:
             await self.store.delete(SELFTEST, {"_id": marker["_id"]})
         except (DataManagerError, RuntimeError) as error:
             self.selftest_error = f"data manager self-test failed: {error}"
+            self.selftest_reason = _selftest_reason(error)
             log.error(self.selftest_error)
             return
         self.selftest_error = None
+        self.selftest_reason = None
 
     def problems(self) -> list[str]:
         """What the leader's duties fail on, per symbol (the engine still serves the rest)."""
@@ -322,6 +329,10 @@ class Engine:
         return [_marked(position, marks.get(position.symbol)) for position in found]
 
 
+def _selftest_reason(error: Exception) -> Reason:
+    return Reason.DATA_MANAGER_UNAVAILABLE if try_again(error) else Reason.SELFTEST_FAILED
+
+
 def _expected_at_startup(error: Exception) -> bool:
     """Failures start-up waits out without a traceback: the self-test not passing yet
     (logged by it) and servers not reachable yet."""
@@ -336,7 +347,7 @@ def _marked(position: Position, mark: Decimal | BaseException | None) -> MarkedP
         return MarkedPosition(**fields)
     if isinstance(mark, Exception):
         hint = try_again(mark)
-        why = hint.cause if hint is not None else f"{type(mark).__name__}: {mark}"
+        why = hint.cause if hint is not None else safe_description(mark)
         return MarkedPosition(**fields, mark_error=clip(f"no mark price now: {why}"))
     if isinstance(mark, BaseException):
         raise mark  # cancelled

@@ -7,11 +7,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import nats
 import orjson
 import pytest
@@ -22,6 +23,7 @@ from typer.testing import CliRunner
 
 from petrosa.cli.main import app as cli
 from petrosa.client import SyncDataManagerClient
+from petrosa.tradeengine.api import create_app
 from petrosa.tradeengine.dead_letters import DEAD_LETTERS, DeadLetter
 from petrosa.tradeengine.ingress import ensure_stream
 from petrosa.tradeengine.ledger import SIGNALS
@@ -29,6 +31,7 @@ from tests.support.inprocess import Rig, engine_rig, eventually, started
 from tests.support.server import start_data_manager
 from tests.support.services import NATS_HOST, NATS_PORT, require_port
 from tests.support.signals import signal_body
+from tests.support.tcp_proxy import FaultyTcpProxy
 
 pytestmark = pytest.mark.integration
 
@@ -161,6 +164,52 @@ async def test_an_existing_durable_consumer_gets_the_delivery_limit(
 
 async def _limited(nc: Client, channel: Channel) -> bool:
     return (await consumer(nc, channel)).config.max_deliver == 7
+
+
+@pytest.fixture
+def nats_line() -> Iterator[FaultyTcpProxy]:
+    """A line to NATS that a test can cut."""
+    require_port("NATS", NATS_HOST, NATS_PORT)
+    proxy = FaultyTcpProxy(NATS_HOST, NATS_PORT).start()
+    yield proxy
+    proxy.stop()
+
+
+async def test_the_consumer_is_not_ready_while_nats_is_away_and_reconnects_for_good(
+    tmp_path: Path, nc: Client, channel: Channel, nats_line: FaultyTcpProxy
+) -> None:
+    via_line = f"nats://127.0.0.1:{nats_line.port}"
+    async with engine_rig(tmp_path, nats_url=via_line, **channel.settings()) as rig:
+        engine = await started(rig.engine)
+        assert engine.consumer is not None
+        await eventually(lambda: _connected(engine.consumer), "the consumer to connect")
+        client = engine.consumer.client
+        assert client is not None
+        assert client.options["max_reconnect_attempts"] == -1  # never gives up
+        app = create_app(engine.settings, engine)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://te"
+        ) as http:
+            app.state.engine = engine  # the rig owns the engine's lifecycle
+            nats_line.set_mode("refuse")
+            await eventually(lambda: _readiness_says(http, "nats_disconnected"), "not ready")
+            nats_line.set_mode("forward")
+            await eventually(lambda: _readiness_says(http, None), "ready again")
+        body = signal_body("BTCUSDT", signal_id="after-outage-1", price="1")
+        await publish(nc, channel, orjson.dumps(body))
+        await eventually(lambda: settled(nc, channel, 1), "the signal to be decided")
+        assert await rig.dm.query(SIGNALS, {"_id": "after-outage-1"}, limit=1)
+
+
+async def _connected(consumer: Any) -> bool:
+    return bool(consumer.connected)
+
+
+async def _readiness_says(http: httpx.AsyncClient, problem: str | None) -> bool:
+    answer = await http.get("/health/readiness")
+    if problem is None:
+        return answer.status_code == 200
+    return answer.status_code == 503 and problem in answer.json()["problems"]
 
 
 def test_the_cli_lists_dead_letters_newest_first(tmp_path: Path) -> None:

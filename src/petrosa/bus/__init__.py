@@ -3,7 +3,7 @@
 from petrosa.bus._base import BusUnavailable, MessageBus, subject_matches
 from petrosa.bus._factory import BusSettings, bus_from_settings
 from petrosa.bus._inprocess import InProcessBus, NullBus
-from petrosa.bus._nats import NatsBus
+from petrosa.bus._nats import NatsBus, connect_nats
 
 __all__ = [
     "BusSettings",
@@ -13,5 +13,6 @@ __all__ = [
     "NatsBus",
     "NullBus",
     "bus_from_settings",
+    "connect_nats",
     "subject_matches",
 ]

@@ -43,33 +43,7 @@ class NatsBus:
         name: str = "petrosa",
     ) -> NatsBus:
         """Connect within ``connect_timeout_s`` or raise :class:`BusUnavailable`."""
-        client = Client()
-
-        async def disconnected() -> None:
-            if not client.is_closed:  # closing calls this too; that is no outage
-                log.warning("NATS connection lost; reconnecting")
-
-        try:
-            await asyncio.wait_for(
-                client.connect(
-                    url,
-                    name=name,
-                    connect_timeout=max(1, int(connect_timeout_s)),
-                    allow_reconnect=True,
-                    max_reconnect_attempts=NEVER_STOP_RECONNECTING,
-                    reconnect_time_wait=DEFAULT_RECONNECT_WAIT_S,
-                    ping_interval=DEFAULT_PING_INTERVAL_S,
-                    pending_size=NO_BUFFERING_WHILE_DISCONNECTED,
-                    error_cb=_log_error,
-                    disconnected_cb=disconnected,
-                    reconnected_cb=_log_reconnected,
-                ),
-                timeout=connect_timeout_s,
-            )
-        except (TimeoutError, NatsError, OSError) as error:
-            await _close_quietly(client)
-            raise BusUnavailable(f"cannot connect to NATS at {url}: {_describe(error)}") from None
-        return cls(client)
+        return cls(await connect_nats(url, connect_timeout_s=connect_timeout_s, name=name))
 
     async def publish(self, subject: str, payload: bytes) -> None:
         try:
@@ -80,6 +54,41 @@ class NatsBus:
 
     async def close(self) -> None:
         await _close_quietly(self._client)
+
+
+async def connect_nats(
+    url: str, *, connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S, name: str = "petrosa"
+) -> Client:
+    """A NATS connection made within ``connect_timeout_s`` (else :class:`BusUnavailable`)
+    that, once made, reconnects in the background forever and buffers nothing while it is
+    away (a publish, ack or request then fails at once instead of waiting in a buffer)."""
+    client = Client()
+
+    async def disconnected() -> None:
+        if not client.is_closed:  # closing calls this too; that is no outage
+            log.warning("NATS connection %s lost; reconnecting", name)
+
+    try:
+        await asyncio.wait_for(
+            client.connect(
+                url,
+                name=name,
+                connect_timeout=max(1, int(connect_timeout_s)),
+                allow_reconnect=True,
+                max_reconnect_attempts=NEVER_STOP_RECONNECTING,
+                reconnect_time_wait=DEFAULT_RECONNECT_WAIT_S,
+                ping_interval=DEFAULT_PING_INTERVAL_S,
+                pending_size=NO_BUFFERING_WHILE_DISCONNECTED,
+                error_cb=_log_error,
+                disconnected_cb=disconnected,
+                reconnected_cb=_log_reconnected,
+            ),
+            timeout=connect_timeout_s,
+        )
+    except (TimeoutError, NatsError, OSError) as error:
+        await _close_quietly(client)
+        raise BusUnavailable(f"cannot connect to NATS at {url}: {_describe(error)}") from None
+    return client
 
 
 def _describe(error: BaseException) -> str:

@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
@@ -26,6 +25,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
+from petrosa.bus import connect_nats
 from petrosa.tradeengine.dead_letters import DeadLetter
 from petrosa.tradeengine.failures import try_again
 
@@ -157,7 +157,7 @@ class SignalConsumer:
     async def start(self) -> None:
         """Connect, make sure of the stream and the durable consumer, start pulling (a
         failed start leaves nothing open: it may simply be called again)."""
-        client = await nats.connect(self.url, name="petrosa-tradeengine")
+        client = await connect_nats(self.url, name="petrosa-tradeengine")
         try:
             await ensure_stream(client, self.stream, self.subject)
             await ensure_consumer(client.jetstream(), self.stream, self.config)

@@ -16,6 +16,7 @@ from nats.errors import Error as NatsError
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from pydantic import ValidationError
 
+from petrosa.bus import BusUnavailable
 from petrosa.client import DataManagerClient, DataManagerError
 from petrosa.contracts.signals import (
     DecisionStatus,
@@ -336,7 +337,9 @@ def _selftest_reason(error: Exception) -> Reason:
 def _expected_at_startup(error: Exception) -> bool:
     """Failures start-up waits out without a traceback: the self-test not passing yet
     (logged by it) and servers not reachable yet."""
-    return isinstance(error, SelfTestFailed | DataManagerError | OSError | NatsError)
+    return isinstance(
+        error, SelfTestFailed | DataManagerError | OSError | NatsError | BusUnavailable
+    )
 
 
 def _marked(position: Position, mark: Decimal | BaseException | None) -> MarkedPosition:

@@ -111,6 +111,20 @@ def nak_delay_s(deliveries: int) -> float:
     return min(NAK_DELAY_S * (1 << doublings), NAK_DELAY_MAX_S)
 
 
+_ANSWERS = {
+    Outcome.DECIDED: "ack",
+    Outcome.REFUSED: "term",
+    Outcome.RETRY: "nak",
+    Outcome.DEAD: "term",
+}
+
+
+def _key(message: Msg) -> str:
+    """``<stream>:<stream sequence>``, as dead letters are named."""
+    meta = message.metadata
+    return f"{meta.stream}:{meta.sequence.stream}"
+
+
 class SignalConsumer:
     def __init__(
         self,
@@ -223,12 +237,23 @@ class SignalConsumer:
         outcome = verdict.outcome
         if outcome is Outcome.DEAD and not await self._buried(message, verdict.reason):
             outcome = Outcome.RETRY
-        if outcome is Outcome.DECIDED:
-            await message.ack()
-        elif outcome is Outcome.RETRY:
-            await message.nak(delay=nak_delay_s(deliveries))
-        else:
-            await message.term()
+        try:
+            if outcome is Outcome.DECIDED:
+                await message.ack()
+            elif outcome is Outcome.RETRY:
+                await message.nak(delay=nak_delay_s(deliveries))
+            else:
+                await message.term()
+        except NatsError as error:
+            # The connection is closing or away (a shutdown with work in flight): NATS
+            # redelivers the message after ack_wait, and the ledger makes that a no-op.
+            log.warning(
+                "signal message %s: %s not sent to NATS (%s); it will be redelivered",
+                _key(message),
+                _ANSWERS[outcome],
+                type(error).__name__,
+            )
+            return Outcome.RETRY
         return outcome
 
     async def _verdict(self, payload: bytes, deliveries: int) -> Verdict:

@@ -9,6 +9,7 @@ from typing import Any, cast
 import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.errors import ConnectionClosedError
 from nats.js.api import AckPolicy, ConsumerConfig
 
 from petrosa.tradeengine.dead_letters import DeadLetter
@@ -117,6 +118,29 @@ async def test_an_unexpected_failure_is_retried_with_its_traceback_logged_once(
     with_traceback = [r for r in caplog.records if r.exc_info is not None]
     assert len(with_traceback) == 1
     assert "RuntimeError('bug')" in ingress.buried[0].reason
+
+
+class ClosedClient(RecordingClient):
+    """The connection closed under the message (a replica shutting down mid-work)."""
+
+    async def publish(self, subject: str, payload: bytes = b"", **_: Any) -> None:
+        raise ConnectionClosedError
+
+
+@pytest.mark.parametrize(
+    "verdict",
+    [Verdict(Outcome.DECIDED), Verdict(Outcome.REFUSED, "invalid"), Verdict(Outcome.RETRY, "x")],
+)
+async def test_an_answer_that_cannot_be_sent_leaves_the_message_to_redelivery(
+    verdict: Verdict, caplog: pytest.LogCaptureFixture
+) -> None:
+    ingress = Ingress(verdict)
+    with caplog.at_level(logging.DEBUG, logger="petrosa.tradeengine.ingress"):
+        outcome = await ingress.consumer.settle(message(ClosedClient(), deliveries=1))
+    assert outcome is Outcome.RETRY  # NATS redelivers it after ack_wait; the ledger dedups
+    [line] = caplog.records
+    assert line.exc_info is None
+    assert "will be redelivered" in line.getMessage()
 
 
 def test_redelivery_waits_longer_after_each_failure_up_to_a_cap() -> None:

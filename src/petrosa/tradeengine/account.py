@@ -16,7 +16,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from petrosa.exchange.trading import AccountSnapshot, TradingExchange
 
@@ -40,8 +40,10 @@ class _Reused(Generic[T]):
     async def get(self) -> T:
         if self._value is not None and self.clock() - self._read_at < self.ttl_s:
             return self._value
-        if self._pending is None:
+        if self._pending is None or self._pending.done():
+            # A finished read no caller collected (its callers were cancelled) is not reused.
             self._pending = asyncio.ensure_future(self._refresh())
+            self._pending.add_done_callback(_collected)
         pending = self._pending
         try:
             return await asyncio.shield(pending)
@@ -57,6 +59,13 @@ class _Reused(Generic[T]):
         value = await self.read()
         self._value, self._read_at = value, started
         return value
+
+
+def _collected(read: asyncio.Future[Any]) -> None:
+    """Marks a read's failure as seen: its callers raise it themselves, and one whose
+    callers were all cancelled must not be reported as "never retrieved"."""
+    if not read.cancelled():
+        read.exception()
 
 
 class AccountCache:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
 from decimal import Decimal
 
 import pytest
@@ -82,3 +84,45 @@ async def test_marks_are_reused_per_symbol_for_the_ttl() -> None:
     now[0] = 2.0
     assert await cache.get("ETHUSDT") == Decimal(3)
     assert exchange.asked[-1] == "ETHUSDT"
+
+
+async def test_a_read_whose_only_caller_was_cancelled_is_not_reused_once_stale(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A decision cancelled while the shared read is in flight (a replica shutting down)
+    leaves that read behind: its value ages out like any other, and its failure is
+    neither kept nor left unretrieved."""
+    exchange = CountingExchange()
+    now = [0.0]
+    cache = AccountCache(exchange, 2.0, clock=lambda: now[0])  # type: ignore[arg-type]
+    abandoned = asyncio.create_task(cache.get())
+    await asyncio.sleep(0)
+    abandoned.cancel()
+    await asyncio.gather(abandoned, return_exceptions=True)
+    exchange.gate.set()
+    await asyncio.sleep(0.01)  # the abandoned read completes on its own
+    now[0] = 5.0  # past the TTL
+    assert (await cache.get()).margin_balance == Decimal(1002)  # read again
+
+    failing = MarkCache(FailingMarks(), 2.0, clock=lambda: now[0])  # type: ignore[arg-type]
+    dropped = asyncio.create_task(failing.get("BTCUSDT"))
+    await asyncio.sleep(0)
+    dropped.cancel()
+    await asyncio.gather(dropped, return_exceptions=True)
+    await asyncio.sleep(0.01)
+    with pytest.raises(ConnectionError):  # tried again, not the abandoned read's failure
+        await failing.get("BTCUSDT")
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        del failing, dropped
+        gc.collect()
+    assert "never retrieved" not in caplog.text
+
+
+class FailingMarks:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def mark_price(self, symbol: str) -> Decimal:
+        self.calls += 1
+        await asyncio.sleep(0)
+        raise ConnectionError(f"exchange client closed ({self.calls})")

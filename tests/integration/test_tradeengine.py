@@ -244,7 +244,8 @@ def test_readiness_is_503_while_the_data_manager_self_test_fails(stack: Stack) -
     readiness = httpx.get(f"{engine.base_url}/health/readiness", timeout=30)
     assert readiness.status_code == 503
     problems = readiness.json()["problems"]
-    assert any("self-test" in p or "data manager" in p for p in problems), problems
+    assert "data_manager_not_ready" in problems, problems
+    assert {"starting", "data_manager_unavailable"} & set(problems), problems  # self-test
     assert "paper-secret" not in readiness.text
 
 

@@ -64,6 +64,8 @@ def serve(
 @app.command()
 def migrate(log_level: Annotated[str, typer.Option(help="Log level")] = "info") -> None:
     """Apply database migrations up to the newest revision, then exit."""
+    # Imported before logging is configured, as ``serve`` does: alembic logs as it loads.
+    import petrosa.datamanager.storage.migrate  # noqa: F401
     from petrosa.datamanager.settings import DataManagerSettings
 
     configure_logging(log_level)

@@ -82,7 +82,11 @@ def test_an_outage_is_told_by_reason_code_only(
         assert readiness.json()["stores"]["primary"]["reason"] == reason
         write = http.post("/data/klines", content=KLINES)
         assert write.status_code == 503
-        assert write.json() == {"detail": "database unavailable", "reason": reason}
+        assert write.json() == {
+            "detail": "database unavailable",
+            "code": "database_unavailable",
+            "reason": reason,
+        }
         read = http.get("/data/candles", params={"pair": "REASONUSDT", "period": "1m"})
         assert read.status_code == 503
         databases = http.get("/health/databases")

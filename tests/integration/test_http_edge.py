@@ -120,10 +120,10 @@ async def test_the_largest_batches_the_client_sends_fit(dm: RunningServer) -> No
     # Objects with long decimals: the bulkiest way a client can send a full batch.
     klines = [
         {
-            "open_time": 1_700_000_000_000 + i * 60_000,
+            "open_time": 1_699_999_980_000 + i * 60_000,  # on the 1m grid
             "open": 43_210.123456789012, "high": 43_299.987654321098,
             "low": 43_100.000000000001, "close": 43_250.555555555555,
-            "volume": 1_234.5678901234567, "close_time": 1_700_000_059_999 + i * 60_000,
+            "volume": 1_234.5678901234567, "close_time": 1_700_000_039_999 + i * 60_000,
             "quote_volume": 53_345_678.123456789, "trades": 123_456,
             "taker_buy_base_volume": 617.28394506172, "taker_buy_quote_volume": 26_672_839.0617,
         }

@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from petrosa.datamanager.documents.values import MAX_DOCUMENT_BYTES
+
 pytestmark = pytest.mark.integration
 
 BEYOND_INT64 = 2**63
@@ -63,7 +65,7 @@ BAD_DOCUMENTS: list[tuple[str, list[Any]]] = [
     ('{"_id": "a\\u0000b"}', ["_id"]),
     ('{"_id": "' + LONE_SURROGATE + '"}', ["_id"]),
     (json.dumps(nested(25)), ["n"] * 24),
-    (json.dumps({"big": "x" * 524_288}), []),
+    (json.dumps({"big": "x" * MAX_DOCUMENT_BYTES}), []),
 ]
 
 

@@ -21,7 +21,8 @@ from petrosa.datamanager.errors import InvalidInput
 from petrosa.datamanager.json_rules import check_json, check_text
 
 _EXACT_FLOAT_INT = 2**53
-MAX_DOCUMENT_BYTES = 524_288
+MAX_DOCUMENT_BYTES = 1_048_576
+"""Largest document body (compact UTF-8 JSON); it fits the 2 MiB documents body limit."""
 """Largest document body, as compact UTF-8 JSON."""
 
 # Sort ranks, the same in SQL and Python: null/missing < numbers < strings < booleans <

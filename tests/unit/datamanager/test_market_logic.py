@@ -16,7 +16,7 @@ from petrosa.contracts.market import WEEK_PHASE_MS
 from petrosa.datamanager.errors import InvalidInput
 from petrosa.datamanager.market.cache import CandleCache
 from petrosa.datamanager.market.coverage import align_down, align_up
-from petrosa.datamanager.market.ingest import parse_kline_batch
+from petrosa.datamanager.market.ingest import KLINE_FIELDS, parse_kline_batch
 from petrosa.datamanager.market.series import decode_cursor, encode_cursor
 from petrosa.datamanager.storage.market_schema import klines
 from petrosa.datamanager.storage.statements import prepare_insert_if_absent, prepare_upsert
@@ -69,6 +69,42 @@ def test_cross_field_rules(index: int, value: Any, field: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         parse_kline_batch(body([bad]))
     assert caught.value.loc == ["body", "klines", 0, field]
+
+
+def test_an_all_array_batch_and_the_same_batch_with_objects_give_the_same_rows() -> None:
+    arrays = [[i * 60_000, *ROW[1:6], i * 60_000 + 59_999, *ROW[7:]] for i in range(50)]
+    mixed: list[Any] = list(arrays)
+    mixed[17] = dict(zip(KLINE_FIELDS[:11], arrays[17][:11], strict=True))
+    assert parse_kline_batch(body(arrays)) == parse_kline_batch(body(mixed))
+
+
+def test_every_bad_row_of_an_array_batch_is_named() -> None:
+    bad_open, bad_trades = list(ROW), list(ROW)
+    bad_open[1] = "x"
+    bad_trades[8] = -1
+    with pytest.raises(RequestValidationError) as caught:
+        parse_kline_batch(body([ROW, bad_open, ROW, bad_trades]))
+    locs = [e["loc"] for e in caught.value.errors()]
+    assert locs == [["body", "klines", 1, "open"], ["body", "klines", 3, "trades"]]
+
+
+def test_a_broken_envelope_is_named_whatever_the_rows() -> None:
+    with pytest.raises(RequestValidationError) as caught:
+        parse_kline_batch(body([ROW], symbol="btc", extra=1))
+    locs = [e["loc"] for e in caught.value.errors()]
+    assert locs == [["body", "symbol"], ["body", "extra"]]
+
+
+@pytest.mark.parametrize(("index", "value", "field"), [(2, "0.4", "high"), (6, 0, "close_time")])
+def test_cross_field_rules_name_the_first_bad_row_after_good_ones(
+    index: int, value: Any, field: str
+) -> None:
+    rows = [[i * 60_000, *ROW[1:6], i * 60_000 + 59_999, *ROW[7:]] for i in range(10)]
+    rows[6][index] = value
+    rows[8][2] = "0.1"
+    with pytest.raises(InvalidInput) as caught:
+        parse_kline_batch(body(rows))
+    assert caught.value.loc == ["body", "klines", 6, field]
 
 
 def test_batch_size_is_capped() -> None:

@@ -3,10 +3,17 @@
 One TypeAdapter validates the whole body (pydantic's Rust core, no per-row model objects);
 the few cross-field rules (high >= low, …) then run over plain tuples. Errors name the
 offending field, e.g. ``["body", "klines", 3, "high"]``.
+
+Kline batches that are all Binance arrays (what the client and the extractor send) take a
+fast path: the same field rules without the array-or-object choice per row, which costs a
+Python call per row and about 40 % of the validation. Anything else (objects, a mix, a bad
+row) is validated again by the full model, so errors and accepted values are the same
+either way.
 """
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi.exceptions import RequestValidationError
@@ -122,24 +129,49 @@ class FundingBatch(BaseModel):
     rates: Annotated[list[FundingIn], Field(max_length=MAX_BATCH_ROWS)]
 
 
+class _KlineArrayBatch(BaseModel):
+    """:class:`KlineBatch` when every row is an array: the fast path's model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    symbol: Symbol
+    interval: Interval
+    klines: Annotated[list[KlineArray], Field(max_length=MAX_BATCH_ROWS, fail_fast=True)]
+
+
 M = TypeVar("M", bound=BaseModel)
 _KLINE_BATCH = TypeAdapter(KlineBatch)
+_KLINE_ARRAY_BATCH = TypeAdapter(_KlineArrayBatch)
 KLINE_VALUE_FIELDS = KLINE_FIELDS[1:11]
+_OBJECT_ROW = itemgetter(*KLINE_FIELDS[:11])
 
 
 def parse_kline_batch(body: bytes) -> tuple[str, Interval, list[tuple[Any, ...]]]:
     """Validate a kline batch; rows come back as ``(open_time, open, …, taker_buy_quote)``."""
-    batch = validate_body(_KLINE_BATCH, body)
-    rows: list[tuple[Any, ...]] = []
-    for index, item in enumerate(batch.klines):
-        row = (
-            tuple(item[:11])
-            if isinstance(item, tuple)
-            else tuple(item[name] for name in KLINE_FIELDS[:11])  # type: ignore[literal-required]
-        )
+    try:
+        arrays = _KLINE_ARRAY_BATCH.validate_json(body)
+    except ValidationError:  # objects, a mix, or a bad row: the full model decides
+        batch = validate_body(_KLINE_BATCH, body)
+        symbol, interval = batch.symbol, batch.interval
+        rows = [
+            item[:11] if isinstance(item, tuple) else _OBJECT_ROW(item) for item in batch.klines
+        ]
+    else:
+        symbol, interval = arrays.symbol, arrays.interval
+        rows = [item[:11] for item in arrays.klines]
+    _check_klines(rows)
+    return symbol, interval, rows
+
+
+def _check_klines(rows: list[tuple[Any, ...]]) -> None:
+    """The cross-field rules over every row; the first row breaking one is named."""
+    for open_time, open_, high, low, close, _vol, close_time, *_ in rows:
+        if not (low <= open_ <= high and low <= close <= high and open_time <= close_time):
+            break
+    else:
+        return
+    for index, row in enumerate(rows):
         _check_kline(row, index)
-        rows.append(row)
-    return batch.symbol, batch.interval, rows
 
 
 def _check_kline(row: tuple[Any, ...], index: int) -> None:

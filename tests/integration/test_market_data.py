@@ -284,3 +284,53 @@ async def test_metrics_count_requests_and_rows(client: DataManagerClient, dm_url
     assert 'petrosa_dm_requests_total{method="POST",route="/data/klines",status="200"}' in text
     assert 'petrosa_dm_rows_written_total{table="klines"}' in text
     assert "petrosa_dm_request_seconds_bucket" in text
+
+
+@pytest.mark.parametrize("spacing", [1, 10], ids=["dense keys", "sparse keys"])
+async def test_inserted_and_updated_count_each_key_once(
+    client: DataManagerClient, spacing: int
+) -> None:
+    symbol = unique_symbol()
+    step = 5 * MINUTE * spacing  # sparse batches are counted with an IN list, dense with a range
+
+    async def write(batch: list[list[Any]]) -> tuple[int, int, int]:
+        result = await client.insert_klines(symbol, "5m", batch)
+        return result.received, result.inserted, result.updated
+
+    assert await write(rows(0, 100, step)) == (100, 100, 0)
+    assert await write(rows(0, 100, step)) == (100, 0, 100)
+    assert await write(rows(50, 100, step)) == (100, 50, 50)  # half over the stored rows
+    repeated = rows(140, 20, step) + rows(140, 20, step)  # 140-149 stored, 150-159 new
+    assert await write(repeated) == (40, 10, 10)
+    stored = await client.get_candles(symbol, "5m", limit=1_000, order="asc")
+    assert [k.open_time for k in stored] == [BASE_TIME + i * step for i in range(160)]
+
+
+async def test_trade_and_funding_counts_on_half_overlapping_batches(
+    client: DataManagerClient,
+) -> None:
+    symbol = unique_symbol()
+
+    def trades(first: int, count: int) -> list[Trade]:
+        return [
+            Trade(trade_id=i, price=100.0 + i, quantity=1.0, time=BASE_TIME + i,
+                  is_buyer_maker=i % 3 == 0)
+            for i in range(first, first + count)
+        ]  # fmt: skip
+
+    def rates(first: int, count: int) -> list[FundingRate]:
+        return [
+            FundingRate(funding_time=BASE_TIME + i * 8 * 3_600_000, funding_rate=0.0001 * i)
+            for i in range(first, first + count)
+        ]
+
+    first = await client.insert_trades(symbol, trades(0, 60))
+    overlap = await client.insert_trades(symbol, trades(30, 60))
+    assert (first.inserted, first.updated) == (60, 0)
+    assert (overlap.inserted, overlap.updated) == (30, 30)
+    assert len(await client.get_trades(symbol, limit=1_000)) == 90
+    first_rates = await client.insert_funding_rates(symbol, rates(0, 20))
+    overlap_rates = await client.insert_funding_rates(symbol, rates(10, 20))
+    assert (first_rates.inserted, first_rates.updated) == (20, 0)
+    assert (overlap_rates.inserted, overlap_rates.updated) == (10, 10)
+    assert len(await client.get_funding_rates(symbol, limit=1_000)) == 30

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from petrosa.contracts.market import WriteResult
 from petrosa.datamanager.errors import InvalidInput
 from petrosa.datamanager.json_rules import INT64_MAX
+from petrosa.datamanager.market.sqlite_writes import SqliteDriver
 from petrosa.datamanager.storage.database import Database
 from petrosa.datamanager.storage.statements import PreparedStatement, prepare_upsert
 
@@ -24,6 +25,12 @@ Order = Literal["asc", "desc"]
 DENSE_KEY_FACTOR = 2
 """Count existing keys with one range scan when the batch spans at most this many times its
 size in key steps; sparser batches use an IN list instead."""
+
+
+def _dense(keys: list[int], key_step: int) -> bool:
+    """Whether the sorted ``keys`` span at most ``DENSE_KEY_FACTOR`` times their count in steps."""
+    span_steps = (keys[-1] - keys[0]) // max(key_step, 1) + 1
+    return span_steps <= DENSE_KEY_FACTOR * len(keys)
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,10 @@ class SeriesStore:
             ]
 
         async def upsert(conn: AsyncConnection) -> int:
+            if self.db.is_sqlite:
+                return await self._upsert_sqlite(
+                    conn, statement.sql, partition, keys, key_step, params
+                )
             existing = await self._count_existing(conn, partition, keys, key_step)
             await conn.exec_driver_sql(statement.sql, params)
             return existing
@@ -128,14 +139,43 @@ class SeriesStore:
     ) -> int:
         key_col = self.spec.table.c[self.spec.key]
         where = self._partition_clause(partition)
-        span_steps = (keys[-1] - keys[0]) // max(key_step, 1) + 1
-        if span_steps <= DENSE_KEY_FACTOR * len(keys):
+        if _dense(keys, key_step):
             query = select(key_col).where(where, key_col.between(keys[0], keys[-1]))
             present = {row[0] for row in await conn.execute(query)}
             return len(present.intersection(keys))
         query = select(func.count()).where(where, key_col.in_(bindparam("keys", expanding=True)))
         result = await conn.execute(query, {"keys": keys})
         return int(result.scalar_one())
+
+    async def _upsert_sqlite(
+        self,
+        conn: AsyncConnection,
+        upsert_sql: str,
+        partition: Sequence[Any],
+        keys: list[int],
+        key_step: int,
+        params: list[tuple[Any, ...]],
+    ) -> int:
+        """:meth:`_count_existing` and the upsert, on the SQLite driver directly (same SQL)."""
+        driver = await SqliteDriver.of(conn)
+        spec = self.spec
+        where = " AND ".join(f'"{column}" = ?' for column in spec.partition)
+        if _dense(keys, key_step):
+            present = await driver.fetchall(
+                f'SELECT "{spec.key}" FROM "{spec.table.name}" '
+                f'WHERE {where} AND "{spec.key}" BETWEEN ? AND ?',
+                (*partition, keys[0], keys[-1]),
+            )
+            existing = len({row[0] for row in present}.intersection(keys))
+        else:
+            marks = ", ".join("?" * len(keys))
+            ((existing,),) = await driver.fetchall(
+                f'SELECT count(*) FROM "{spec.table.name}" '
+                f'WHERE {where} AND "{spec.key}" IN ({marks})',
+                (*partition, *keys),
+            )
+        await driver.executemany(upsert_sql, params)
+        return int(existing)
 
     def _partition_clause(self, partition: Sequence[Any]) -> Any:
         table = self.spec.table

@@ -334,3 +334,45 @@ async def test_trade_and_funding_counts_on_half_overlapping_batches(
     assert (first_rates.inserted, first_rates.updated) == (20, 0)
     assert (overlap_rates.inserted, overlap_rates.updated) == (10, 10)
     assert len(await client.get_funding_rates(symbol, limit=1_000)) == 30
+
+
+BIGINT_OVERFLOW = 2**63
+
+
+@pytest.mark.parametrize(
+    ("path", "rows_key", "row", "loc"),
+    [
+        ("/data/klines", "klines", {"field": 8}, ["body", "klines", 1, "trades"]),
+        (
+            "/data/trades",
+            "trades",
+            {"trade_id": BIGINT_OVERFLOW},
+            ["body", "trades", 1, "trade_id"],
+        ),
+        (
+            "/data/trades",
+            "trades",
+            {"last_trade_id": BIGINT_OVERFLOW},
+            ["body", "trades", 1, "last_trade_id"],
+        ),
+    ],
+)
+async def test_counts_and_ids_past_64_bits_are_422_and_write_nothing(
+    dm_url: str, path: str, rows_key: str, row: dict[str, Any], loc: list[Any]
+) -> None:
+    symbol = unique_symbol()
+    if rows_key == "klines":
+        items: list[Any] = rows(0, 3)
+        items[1][row["field"]] = BIGINT_OVERFLOW
+        body: dict[str, Any] = {"symbol": symbol, "interval": "5m", "klines": items}
+    else:
+        good = {"trade_id": 1, "price": 1.0, "quantity": 1.0, "time": BASE_TIME,
+                "is_buyer_maker": False}  # fmt: skip
+        body = {"symbol": symbol, "trades": [good, {**good, "trade_id": 2, **row}]}
+    async with httpx.AsyncClient(base_url=dm_url) as http:
+        response = await http.post(path, content=orjson.dumps(body))
+        assert response.status_code == 422, response.text
+        assert loc in [e["loc"] for e in response.json()["detail"]]
+    async with DataManagerClient(dm_url) as dm:
+        assert await dm.get_candles(symbol, "5m") == []
+        assert await dm.get_trades(symbol) == []

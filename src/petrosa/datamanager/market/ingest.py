@@ -37,7 +37,9 @@ _MAX_MS = 4_102_444_800_000  # 2100-01-01: anything later is a unit mistake (µs
 Ms = Annotated[int, Field(ge=0, le=_MAX_MS)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
-Count = Annotated[int, Field(ge=0)]
+BIGINT_MAX = 2**63 - 1
+"""Counts and ids go to BIGINT columns: anything larger is refused here, not by the driver."""
+Count = Annotated[int, Field(ge=0, le=BIGINT_MAX)]
 
 KLINE_FIELDS = (
     "open_time",

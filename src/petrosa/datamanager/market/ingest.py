@@ -166,8 +166,11 @@ def parse_kline_batch(body: bytes) -> tuple[str, Interval, list[tuple[Any, ...]]
 
 
 def _check_klines(rows: list[tuple[Any, ...]]) -> None:
-    """The cross-field rules over every row; the first row breaking one is named."""
-    for open_time, open_, high, low, close, _vol, close_time, *_ in rows:
+    """The cross-field rules over every row; the first row breaking one is named.
+
+    Rows are unpacked whole: a ``*rest`` target builds a list per row and triples the cost.
+    """
+    for open_time, open_, high, low, close, _v, close_time, _q, _n, _tb, _tq in rows:
         if not (low <= open_ <= high and low <= close <= high and open_time <= close_time):
             break
     else:

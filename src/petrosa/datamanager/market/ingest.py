@@ -31,15 +31,14 @@ from typing_extensions import TypedDict
 
 from petrosa.contracts.market import Interval, Symbol
 from petrosa.datamanager.errors import InvalidInput
+from petrosa.datamanager.json_rules import INT64_MAX
 from petrosa.datamanager.settings import MAX_BATCH_ROWS
 
 _MAX_MS = 4_102_444_800_000  # 2100-01-01: anything later is a unit mistake (µs, ns)
 Ms = Annotated[int, Field(ge=0, le=_MAX_MS)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
-BIGINT_MAX = 2**63 - 1
-"""Counts and ids go to BIGINT columns: anything larger is refused here, not by the driver."""
-Count = Annotated[int, Field(ge=0, le=BIGINT_MAX)]
+Count = Annotated[int, Field(ge=0, le=INT64_MAX)]  # BIGINT columns: refused here, not by the driver
 
 KLINE_FIELDS = (
     "open_time",

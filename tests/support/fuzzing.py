@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,6 +103,17 @@ async def _delete_stream(stream: str) -> None:
     await client.close()
 
 
+HOSTILE_VALUES: dict[str, list[Any]] = {
+    "integer": [2**63 - 1, 2**63, 2**64, -(2**63) - 1, 10**20, 253_402_300_800_000],
+    "number": [1e20, 2.0**64, 1.7976931348623157e308, -1e300, 5e-324],
+    "string": ["a\x00b", "9223372036854775808", "1e400", "null", "x" * 10_000],
+}
+"""Values that broke the services before (past 64-bit integers, doubles past what a database
+column holds, NUL, a year past 9999 in ms; a lone surrogate cannot be given: schemathesis'
+validator refuses it): offered to every field of
+their JSON type with ``HOSTILE_PROBABILITY``, besides what schemathesis generates."""
+HOSTILE_PROBABILITY = 0.1
+
 ASSERTED_CHECKS = (
     "not_a_server_error",
     "response_schema_conformance",
@@ -125,7 +136,15 @@ def fuzz_config(
     settings: dict[str, Any] = {
         "headers": {"Authorization": f"Bearer {token}"},
         "request-timeout": 60,
-        "generation": {"mode": "all", "max-examples": max_examples},
+        "generation": {
+            "mode": "all",
+            "max-examples": max_examples,
+            "dictionaries": {
+                kind: {"dictionary": kind, "probability": HOSTILE_PROBABILITY}
+                for kind in HOSTILE_VALUES
+            },
+        },
+        "dictionaries": {kind: {"values": values} for kind, values in HOSTILE_VALUES.items()},
         "checks": checks,
         "suppress-health-check": ["too_slow", "filter_too_much", "data_too_large"],
     }
@@ -181,6 +200,7 @@ def fuzz(schema_url: str, config: schemathesis.Config) -> FuzzRun:
     """Run every schemathesis phase on every operation of the document at ``schema_url``."""
     schema = schemathesis.openapi.from_url(schema_url, config=config)
     run = FuzzRun()
+    run.errors += [f"dangling reference {ref}" for ref in dangling_references(schema.raw_schema)]
     for event in schemathesis.engine.from_schema(schema).execute():
         if isinstance(event, events.ScenarioFinished | events.FuzzScenarioFinished):
             run.cases += len(event.recorder.cases)
@@ -213,3 +233,35 @@ def _collect_failures(recorder: ScenarioRecorder, run: FuzzRun) -> None:
 def _head(body: bytes, limit: int = 300) -> str:
     text = body.decode("utf-8", "replace")
     return text if len(text) <= limit else f"{text[:limit]}… ({len(body)} bytes)"
+
+
+def dangling_references(document: Mapping[str, Any]) -> list[str]:
+    """Every ``$ref`` of the document that points nowhere in it (schemathesis cannot build
+    inputs for what such a reference describes, and says nothing)."""
+    found: set[str] = set()
+
+    def visit(node: object) -> None:
+        if isinstance(node, Mapping):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and not _resolves(document, ref):
+                found.add(ref)
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(document)
+    return sorted(found)
+
+
+def _resolves(document: Mapping[str, Any], ref: str) -> bool:
+    if not ref.startswith("#/"):
+        return True  # not a local reference: not this document's to resolve
+    node: object = document
+    for part in ref[2:].split("/"):
+        key = part.replace("~1", "/").replace("~0", "~")
+        if not isinstance(node, Mapping) or key not in node:
+            return False
+        node = node[key]
+    return True

@@ -55,13 +55,21 @@ async def stats(request: Request) -> JsonResponse:
     return JsonResponse(body)
 
 
+LATEST_CLOCK_MS = 4_102_444_800_000
+"""2100-01-01, the platform's last timestamp (``contracts.market.EpochMs``): the simulated
+time never passes it (past it the market's day arrays and 64-bit timestamps give out)."""
+
+
 @sim.post("/clock/advance")
 async def advance_clock(request: Request, ms: int) -> JsonResponse:
     """Move simulated time forward by ``ms`` (e.g. to let a resting stop order trigger in a
-    test); only a clock that can be moved accepts it."""
+    test); only a clock that can be moved accepts it, and never past ``LATEST_CLOCK_MS``."""
     clock = venue_of(request).clock
     if ms <= 0 or not hasattr(clock, "advance"):
         return JsonResponse({"code": -1100, "msg": "ms must be positive"}, status_code=400)
+    if clock.now_ms() + ms >= LATEST_CLOCK_MS:
+        message = f"ms would move the clock past {LATEST_CLOCK_MS} (2100-01-01)"
+        return JsonResponse({"code": -1100, "msg": message}, status_code=400)
     clock.advance(ms)
     return JsonResponse({"serverTime": clock.now_ms()})
 

@@ -183,3 +183,21 @@ async def test_listing_is_rounded_up_to_a_whole_day() -> None:
     listing = 1_709_683_200_000  # 2024-03-06T00:00:00Z
     assert funding.json()[0]["fundingTime"] == listing
     assert days.json()[0][0] == listing
+
+
+@pytest.mark.parametrize("ms", [str(2**63), str(4_102_444_800_000), "-1", "0"])
+async def test_the_clock_never_moves_past_2100_or_backwards(
+    sim: httpx.AsyncClient, ms: str
+) -> None:
+    refused = await sim.post("/sim/clock/advance", params={"ms": ms})
+    assert refused.status_code == 400
+    assert refused.json()["code"] == -1100
+    assert (await sim.get("/fapi/v1/time")).json() == {"serverTime": NOW_MS}
+    stats = await sim.get("/sim/stats")
+    assert stats.status_code == 200
+
+
+async def test_the_clock_moves_forward_by_what_it_is_told(sim: httpx.AsyncClient) -> None:
+    moved = await sim.post("/sim/clock/advance", params={"ms": "60000"})
+    assert moved.json() == {"serverTime": NOW_MS + 60_000}
+    assert (await sim.get("/fapi/v1/time")).json() == {"serverTime": NOW_MS + 60_000}

@@ -1,12 +1,13 @@
-"""OpenAPI fuzz campaign: schemathesis against both HTTP services, far more cases than the
+"""OpenAPI fuzz campaign: schemathesis against the HTTP services, far more cases than the
 bounded run in tests/integration/test_openapi_fuzz.py, for a human to read.
 
 Every phase (examples, coverage, fuzzing, stateful) on every operation, valid and invalid
-inputs, with write tokens: a Data Manager per backend on a throw-away database, and a trade
+inputs, with write tokens: a Data Manager per backend on a throw-away database, a trade
 engine on the exchange simulator's paper account (its own SQLite Data Manager, PostgreSQL
-coordination, a NATS stream of its own). Prints each distinct failure (server errors first)
-with a curl command that reproduces it; the services' logs (with the tracebacks of any
-5xx) stay in the printed directory. Exit status 1 when anything failed.
+coordination, a NATS stream of its own), and the exchange simulator itself. Prints each
+distinct failure (server errors first) with a curl command that reproduces it; the
+services' logs (with the tracebacks of any 5xx) stay in the printed directory. Exit status
+1 when anything failed.
 
     python -m bench.fuzz                                   # ~thousands of cases per target
     python -m bench.fuzz --targets data-manager --backends sqlite --max-examples 100
@@ -32,12 +33,13 @@ from tests.support.fuzzing import (
     start_fuzzed_data_manager,
     trade_engine_stack,
 )
+from tests.support.server import start_exchange_simulator
 from tests.support.services import create_database, drop_database
 
 from bench._common import console, parse_backends
 
-TARGETS = ("data-manager", "trade-engine")
-ConfigFor = Callable[[str], schemathesis.Config]
+TARGETS = ("data-manager", "trade-engine", "exchange-simulator")
+ConfigFor = Callable[[str | None], schemathesis.Config]
 """The campaign's settings for a service's write token."""
 
 
@@ -58,9 +60,19 @@ def fuzz_trade_engine(log_dir: Path, config_for: ConfigFor) -> FuzzRun:
         return fuzz(f"{stack.engine.base_url}/openapi.json", config_for(ENGINE_TOKEN))
 
 
+def fuzz_exchange_simulator(log_dir: Path, config_for: ConfigFor) -> FuzzRun:
+    """The simulator with weight limits no fuzzer reaches (its own bans are not failures)."""
+    unlimited = ("--spot-weight-limit", "1000000000", "--futures-weight-limit", "1000000000")
+    simulator = start_exchange_simulator(log_dir, *unlimited)
+    try:
+        return fuzz(f"{simulator.base_url}/openapi.json", config_for(None))
+    finally:
+        simulator.stop()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="OpenAPI fuzz campaign (schemathesis).")
-    parser.add_argument("--targets", default=",".join(TARGETS), help="data-manager,trade-engine")
+    parser.add_argument("--targets", default=",".join(TARGETS), help=",".join(TARGETS))
     parser.add_argument("--backends", default="sqlite,mariadb,postgresql")
     parser.add_argument("--max-examples", type=int, default=500, help="per operation and phase")
     parser.add_argument("--seed", type=int, default=None)
@@ -71,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
         if target not in TARGETS:
             raise SystemExit(f"unknown target {target!r}; choose from {', '.join(TARGETS)}")
 
-    def config_for(token: str) -> schemathesis.Config:
+    def config_for(token: str | None) -> schemathesis.Config:
         return fuzz_config(token, args.max_examples, seed=args.seed, every_check=args.every_check)
 
     log_dir = Path(tempfile.mkdtemp(prefix="petrosa-fuzz-"))
@@ -84,6 +96,8 @@ def main(argv: list[str] | None = None) -> None:
         ]
     if "trade-engine" in targets:
         runs.append(("trade engine", partial(fuzz_trade_engine, log_dir, config_for)))
+    if "exchange-simulator" in targets:
+        runs.append(("exchange simulator", partial(fuzz_exchange_simulator, log_dir, config_for)))
 
     failed = False
     for name, execute in runs:

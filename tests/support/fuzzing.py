@@ -20,6 +20,7 @@ import nats
 import nats.js.errors
 import schemathesis
 import schemathesis.engine
+from schemathesis.core.result import Ok
 from schemathesis.engine import events
 from schemathesis.engine.recorder import ScenarioRecorder
 
@@ -180,18 +181,26 @@ class FuzzFailure:
 @dataclass
 class FuzzRun:
     cases: int = 0
+    operations: set[str] = field(default_factory=set)
+    """Every operation of the document."""
+    tested: set[str] = field(default_factory=set)
+    """The operations at least one case was sent to."""
     failures: dict[tuple[str, str, str, int | None], FuzzFailure] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     """Operations schemathesis could not test (e.g. an unresolvable schema), and engine errors."""
 
     def report(self) -> str:
         """Server errors first, then the other failures by operation."""
-        lines = [f"{self.cases} cases, {len(self.failures)} distinct failures"]
+        lines = [
+            f"{self.cases} cases on {len(self.tested)} of {len(self.operations)} operations, "
+            f"{len(self.failures)} distinct failures"
+        ]
         ordered = sorted(
             self.failures.values(),
             key=lambda f: ((f.status or 0) < 500, f.operation, f.check, f.status or 0),
         )
         lines += [failure.describe() for failure in ordered]
+        lines += [f"untested: {label}" for label in sorted(self.operations - self.tested)]
         lines += [f"error: {error}" for error in self.errors]
         return "\n".join(lines)
 
@@ -201,9 +210,15 @@ def fuzz(schema_url: str, config: schemathesis.Config) -> FuzzRun:
     schema = schemathesis.openapi.from_url(schema_url, config=config)
     run = FuzzRun()
     run.errors += [f"dangling reference {ref}" for ref in dangling_references(schema.raw_schema)]
+    for result in schema.get_all_operations():
+        if isinstance(result, Ok):
+            run.operations.add(result.ok().label)
+        else:
+            run.errors.append(f"unusable operation: {result.err()}")
     for event in schemathesis.engine.from_schema(schema).execute():
         if isinstance(event, events.ScenarioFinished | events.FuzzScenarioFinished):
             run.cases += len(event.recorder.cases)
+            run.tested.update(node.value.operation.label for node in event.recorder.cases.values())
             _collect_failures(event.recorder, run)
         elif isinstance(event, events.NonFatalError):
             run.errors.append(f"{event.label}: {event.info.format()}")

@@ -33,6 +33,9 @@ from petrosa.datamanager.trading.transactions import run_write
 
 T0 = dt.datetime(2024, 3, 1, 12, tzinfo=dt.UTC)
 DAY = dt.date(2024, 3, 1)
+QUERY_TIMEOUT_S = 120.0
+"""Far above the 5 s default: 90 concurrent writes queue for the one SQLite writer, and on a
+busy machine the last waits longer than 5 s (StoreUnavailable, not a lost write)."""
 TRADING_TABLES = (
     trading_schema.positions, trading_schema.daily_pnl, trading_schema.pnl_events,
     trading_schema.app_config, trading_schema.strategy_config, trading_schema.config_audit,
@@ -52,7 +55,9 @@ class Clock:
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    settings = DataManagerSettings(database_url=SecretStr(f"sqlite:///{tmp_path / 't.db'}"))
+    settings = DataManagerSettings(
+        database_url=SecretStr(f"sqlite:///{tmp_path / 't.db'}"), query_timeout_s=QUERY_TIMEOUT_S
+    )
     database = Database(settings)
     await upgrade_to_head(database)
     yield database

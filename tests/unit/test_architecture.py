@@ -37,9 +37,14 @@ def test_every_other_package_is_under_the_no_database_contract() -> None:
     covered = {name.removeprefix("petrosa.") for name in rule["source_modules"]}
     assert packages - ALLOWED_DATABASE_USERS <= covered
     assert not covered & ALLOWED_DATABASE_USERS
-    assert {"sqlalchemy", "aiosqlite", "sqlite3", "aiomysql", "asyncpg"} <= set(
-        rule["forbidden_modules"]
-    )
+    assert {
+        "sqlalchemy",
+        "aiosqlite",
+        "sqlite3",
+        "aiomysql",
+        "asyncpg",
+        "petrosa.sqlsupport",
+    } <= set(rule["forbidden_modules"])
 
 
 def test_the_services_layer_and_the_independence_contract_name_the_same_services() -> None:
@@ -58,6 +63,7 @@ def test_the_services_layer_and_the_independence_contract_name_the_same_services
         ("client/_core.py", "import petrosa.tradeengine.risk", "Architecture"),
         ("contracts/market.py", "import fastapi", "The client (the base install)"),
         ("extractor/klines.py", "import sqlalchemy", "Only the Data Manager"),
+        ("tradeengine/risk.py", "import petrosa.sqlsupport", "Only the Data Manager"),
     ],
 )
 def test_a_violation_breaks_its_contract(

@@ -77,6 +77,34 @@ class _Services:
         )
 
 
+class ServerLikeTransport(httpx.AsyncBaseTransport):
+    """An ASGI app reached in-process but answering as a server in its own process would:
+    a caller that gives up (cancelled) does not cancel the app's work. A plain
+    ``httpx.ASGITransport`` runs the app inside the caller's task, so stopping an engine
+    cancelled the Data Manager's database work halfway; SQLAlchemy then closed the SQLite
+    connection in a task of its own that could outlive the app's shutdown and hang the
+    event loop's close. :meth:`drain` waits for the requests still running."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self._inner = httpx.ASGITransport(app=app)
+        self._running: set[asyncio.Task[httpx.Response]] = set()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        work = asyncio.ensure_future(self._inner.handle_async_request(request))
+        self._running.add(work)
+        work.add_done_callback(self._finished)
+        return await asyncio.shield(work)
+
+    def _finished(self, work: asyncio.Task[httpx.Response]) -> None:
+        self._running.discard(work)
+        if not work.cancelled():
+            work.exception()  # a caller that gave up is not there to see it
+
+    async def drain(self) -> None:
+        while self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+
+
 @contextlib.asynccontextmanager
 async def _services(tmp_path: Path, *, frozen: bool) -> AsyncIterator[_Services]:
     data_manager = create_data_manager(
@@ -87,14 +115,18 @@ async def _services(tmp_path: Path, *, frozen: bool) -> AsyncIterator[_Services]
     # The Binance client shares its request-weight budget per base URL in a process: one
     # address per simulator keeps each test's paper exchange on a budget of its own.
     sim_url = f"http://exchange-sim-{uuid.uuid4().hex[:8]}"
+    dm_transport = ServerLikeTransport(data_manager)
     async with data_manager.router.lifespan_context(data_manager):
-        yield _Services(
-            data_manager,
-            httpx.ASGITransport(app=data_manager),
-            clock,
-            httpx.ASGITransport(app=simulator),
-            sim_url,
-        )
+        try:
+            yield _Services(
+                data_manager,
+                dm_transport,
+                clock,
+                httpx.ASGITransport(app=simulator),
+                sim_url,
+            )
+        finally:
+            await dm_transport.drain()  # before the Data Manager closes its database
 
 
 @dataclass

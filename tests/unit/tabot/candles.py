@@ -68,7 +68,8 @@ def window(
 def resample(candles: CandleWindow, interval: Interval) -> CandleWindow:
     """The same prices as candles of a longer interval (whole groups only)."""
     step, base = interval.milliseconds, candles.step_ms
-    assert step is not None and step % base == 0
+    assert step is not None
+    assert step % base == 0
     group = step // base
     first = int(np.argmax((candles.open_time % step) == 0))
     count = (len(candles) - first) // group

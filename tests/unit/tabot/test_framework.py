@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from petrosa.contracts import Interval
-from petrosa.tabot import CATALOGUE, indicators as ind
+from petrosa.tabot import CATALOGUE
+from petrosa.tabot import indicators as ind
 from petrosa.tabot.indicators import IndicatorCache, IndicatorView
 from petrosa.tabot.strategy import (
     NotEvaluableError,
@@ -192,7 +193,7 @@ def test_parameters_are_validated_and_frozen() -> None:
     with pytest.raises(ValueError, match="cooldown_candles"):
         pulse.params({"cooldown_candles": -1})
     with pytest.raises(ValueError, match="frozen"):
-        pulse.defaults.rsi_min = 1  # type: ignore[misc]
+        pulse.defaults.rsi_min = 1
 
 
 def test_timeframes_default_to_all_except_where_the_specification_restricts() -> None:

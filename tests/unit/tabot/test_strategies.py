@@ -16,6 +16,7 @@ from petrosa.tabot import BY_ID, IndicatorCache, Side, evaluate
 from petrosa.tabot import indicators as ind
 from petrosa.tabot.window import CandleWindow
 from tests.unit.tabot.shapes import Candle, base, build, candle, flat
+from tests.unit.tabot.test_parity import history
 
 Levels = tuple[float, float, float]
 """stop-loss, take-profit, confidence"""
@@ -600,11 +601,49 @@ def test_a_variation_does_not_fire(case: Case) -> None:
     assert result.rejection[-1] == 0
 
 
-def test_every_strategy_has_a_constructed_case_or_is_listed_as_random_walk_only() -> None:
-    covered = {case.strategy_id for case in CASES}
-    assert set(BY_ID) - covered == RANDOM_WALK_ONLY
+def momentum_pulse(at: At) -> Levels:
+    return at["EMA50"], r_multiple(at, at["EMA50"], 2.5, Side.BUY), 0.74
 
 
-RANDOM_WALK_ONLY = {"momentum_pulse", "multi_timeframe_trend_continuation", "divergence_trap"}
-"""Checked only by the random-walk tests (test_parity.py) so far: their shapes need a
-hand-tuned MACD/RSI path not built yet."""
+def divergence_trap(at: At) -> Levels:
+    stop = 0.99 * min(at.price("low", k) for k in range(10))
+    return stop, r_multiple(at, stop, 2, Side.BUY), 0.66
+
+
+def multi_timeframe(at: At, side: Side) -> Levels:
+    conf = min(0.95, 0.75 + 0.10 * min(1, at["ADX14"] / 100))
+    return at["EMA50"], r_multiple(at, at["EMA50"], 3, side), conf
+
+
+WALK_CASES: dict[str, Callable[[At, Side], Levels]] = {
+    "momentum_pulse": lambda at, side: momentum_pulse(at),
+    "divergence_trap": lambda at, side: divergence_trap(at),
+    "multi_timeframe_trend_continuation": multi_timeframe,
+}
+"""Rules whose MACD/RSI paths are not hand-built yet: the random walk of test_parity.py,
+cut at a candle where the rule fires (levels recomputed here) and one candle later, when
+the edge and cooldown rules must keep it quiet."""
+
+
+@pytest.mark.parametrize("strategy_id", list(WALK_CASES))
+def test_fires_on_a_random_walk_cut_at_its_signal_and_not_a_candle_later(
+    strategy_id: str,
+) -> None:
+    walk = history()
+    strategy = BY_ID[strategy_id]
+    full = evaluate(strategy, IndicatorCache(walk))
+    row = int(full.rows()[0])
+    cut = walk.rows(row + 1 - strategy.rows_needed() - 50, row + 1)
+    decision = evaluate(strategy, IndicatorCache(cut)).last()
+    assert decision is not None
+    expected = WALK_CASES[strategy_id](At(cut), decision.side)
+    assert (decision.stop_loss, decision.take_profit, decision.confidence) == pytest.approx(
+        expected, rel=1e-9
+    )
+    later = walk.rows(row + 2 - strategy.rows_needed() - 50, row + 2)
+    assert evaluate(strategy, IndicatorCache(later)).last() is None
+
+
+def test_every_strategy_has_a_case() -> None:
+    covered = {case.strategy_id for case in CASES} | set(WALK_CASES)
+    assert covered == set(BY_ID)

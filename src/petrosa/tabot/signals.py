@@ -1,0 +1,128 @@
+"""The pure half of the signal contract (STRATEGIES.md 5): deterministic ids, the version
+label and the ``petrosa.contracts.Signal`` a published candle decision becomes.
+
+Same inputs, same id — on every replica, retry and backtest — so a re-analysed candle or a
+redelivered event can never make a second signal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from petrosa.contracts import Market
+from petrosa.contracts.signals import SIGNAL_NAMESPACE, Signal, SignalAction
+from petrosa.tabot.indicators import IndicatorCache, IndicatorView
+from petrosa.tabot.strategy import Evaluation, Side, Strategy, StrategyParams
+
+PARAMS_HASH_LENGTH = 8
+
+
+def params_hash(params: StrategyParams) -> str:
+    """First 8 hex digits of the SHA-256 of the parameters as canonical JSON."""
+    canonical = json.dumps(params.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:PARAMS_HASH_LENGTH]
+
+
+def strategy_version(strategy: Strategy[Any], params: StrategyParams | None = None) -> str:
+    """``"1"`` with the defaults; ``"1+<hash>"`` when a deployment overrides parameters."""
+    if params is None or params == strategy.defaults:
+        return str(strategy.version)
+    return f"{strategy.version}+{params_hash(params)}"
+
+
+def candle_signal_id(
+    *,
+    strategy_id: str,
+    strategy_version: str,
+    market: Market | str,
+    symbol: str,
+    timeframe: str,
+    candle_open_time: int,
+    action: str,
+) -> str:
+    """uuid5 of "strategy_id|strategy_version|market|symbol|timeframe|t|action", t = the
+    candle's open time in ms; the market keeps a spot and a futures signal apart."""
+    parts = (strategy_id, strategy_version, str(Market(market)), symbol, timeframe)
+    key = "|".join((*parts, str(candle_open_time), action))
+    return str(uuid.uuid5(SIGNAL_NAMESPACE, key))
+
+
+def candle_signal(
+    strategy: Strategy[Any],
+    evaluation: Evaluation,
+    indicators: IndicatorCache,
+    *,
+    row: int,
+    symbol: str,
+    market: Market | str,
+    params: StrategyParams | None = None,
+) -> Signal:
+    """The trading signal for the decision published at ``row`` (buy or sell).
+
+    Strategies never size: quantity and percentage fields stay unset. Until
+    ``petrosa.contracts.Signal`` carries them, the version, market and candle times ride in
+    ``metadata`` under the contract's field names.
+    """
+    decision = evaluation.at(row)
+    if decision is None or decision.side is Side.ALERT:
+        raise ValueError(f"no trading decision at row {row}")
+    if decision.stop_loss is None or decision.take_profit is None:  # pragma: no cover
+        raise AssertionError("a published buy or sell always has levels")
+    chosen = params or strategy.defaults
+    candles = indicators.candles
+    version = strategy_version(strategy, chosen)
+    open_time = int(candles.open_time[decision.row])
+    close_time = int(candles.close_time[decision.row])
+    price = float(candles.close[decision.row])
+    action = decision.side.action
+    risk = abs(price - decision.stop_loss)
+    view = IndicatorView(indicators, frozenset(strategy.reads(chosen).indicators))
+    metadata: dict[str, Any] = {
+        "strategy_version": version,
+        "market": str(Market(market)),
+        "candle_open_time": open_time,
+        "candle_close_time": close_time,
+        "event_time": close_time,
+        "indicators": {k: _json_number(v) for k, v in view.values_at(decision.row).items()},
+        "risk": risk,
+        "reward_risk": abs(decision.take_profit - price) / risk,
+        "rows_used": len(candles),
+        "warm_up": evaluation.warm_up,
+        "params_hash": params_hash(chosen),
+    }
+    return Signal(
+        signal_id=candle_signal_id(
+            strategy_id=strategy.id,
+            strategy_version=version,
+            market=market,
+            symbol=symbol,
+            timeframe=candles.interval.value,
+            candle_open_time=open_time,
+            action=action,
+        ),
+        strategy_id=strategy.id,
+        symbol=symbol,
+        action=SignalAction(action),
+        confidence=decision.confidence,
+        price=_decimal(price),
+        stop_loss=_decimal(decision.stop_loss),
+        take_profit=_decimal(decision.take_profit),
+        timestamp=dt.datetime.fromtimestamp(close_time / 1000, dt.UTC),
+        timeframe=candles.interval.value,
+        metadata=metadata,
+    )
+
+
+def _decimal(value: float) -> Decimal:
+    """The float's shortest repr, so 101.3 stays "101.3" rather than its binary expansion."""
+    return Decimal(repr(value))
+
+
+def _json_number(value: float) -> float | None:
+    return value if math.isfinite(value) else None

@@ -20,6 +20,8 @@ FIREHOSE_KINDS = (StreamKind.AGG_TRADE, StreamKind.TRADE, StreamKind.BOOK_TICKER
 MAX_BACKLOG_S = 0.05
 """At most this much time's worth of messages per poll: a slow reader bounds the batch (and
 the memory it takes)."""
+_ROUNDING = 1e-6
+"""Float time: 10 ms at 1,000/s is 10 events, not 9.999…"""
 
 
 class FirehoseFeed:
@@ -44,7 +46,8 @@ class FirehoseFeed:
 
     def poll(self, now_ms: int) -> list[bytes]:
         """The events due since the previous poll (at most ``MAX_BACKLOG_S`` worth)."""
-        due = int((self._monotonic() - self._started_s) * self.rate) - self._skipped
+        elapsed_s = self._monotonic() - self._started_s
+        due = int(elapsed_s * self.rate + _ROUNDING) - self._skipped
         count = due - self._emitted
         cap = max(1, int(self.rate * MAX_BACKLOG_S))
         if count > cap:

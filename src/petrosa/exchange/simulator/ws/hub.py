@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 
 import orjson
@@ -52,9 +53,11 @@ class StreamHub:
         clock_ms: Callable[[], int],
         open_feed: FeedOpener,
         faults: FaultBoard | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
-        self.faults = faults or FaultBoard()
+        self.faults = faults or FaultBoard(monotonic=monotonic)
+        self._monotonic = monotonic
         self._clock_ms = clock_ms
         self._open_market_feed = open_feed
         self._connections: dict[int, StreamConnection] = {}
@@ -125,7 +128,7 @@ class StreamHub:
             subscriptions,
             path=path,
             clock_ms=self._clock_ms,
-            rate=MessageRate(per_second),
+            rate=MessageRate(per_second, monotonic=self._monotonic),
             tick_s=settings.ws_tick_ms / _MS_PER_S,
             lifetime_s=settings.ws_max_lifetime_s,
         )

@@ -1,35 +1,27 @@
-"""Where a subscription's frames come from: the simulated market's feed of a stream, or the
-firehose when the benchmark asks for one.
-
-A feed is polled on the sender's tick with the clock's "now" and returns the payloads (JSON
-bytes, the ``data`` of a combined frame) of its events since the previous poll, oldest first.
-"""
+"""Where a subscription's frames come from: the simulated market's feed of the stream
+(``simulator.feeds``), polled on the sender's tick with the clock's "now"."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
 
 from petrosa.exchange.binance.streams import Stream
-
-
-class Feed(Protocol):
-    """A stream's events as they happen."""
-
-    @property
-    def stream(self) -> Stream: ...
-
-    def poll(self, now_ms: int) -> list[bytes]:
-        """Payloads of the events in (previous poll, ``now_ms``], oldest first."""
-        ...
-
+from petrosa.exchange.simulator.errors import BinanceError
+from petrosa.exchange.simulator.feeds import Feed, open_feed
+from petrosa.exchange.simulator.venue import Venue
 
 FeedOpener = Callable[[Stream, int], Feed | None]
-"""Opens a stream's feed at a simulated time; None when the stream has nothing to deliver
-(e.g. a symbol the simulator does not list: Binance accepts it and stays silent)."""
+"""Opens a stream's feed at a simulated time; None when the stream has nothing to deliver."""
 
 
-def no_market_feed(stream: Stream, now_ms: int) -> Feed | None:
-    """Stand-in until the simulated market's feeds are wired: every stream stays silent."""
-    del stream, now_ms
-    return None
+def market_feeds(venue: Venue) -> FeedOpener:
+    """Feeds of ``venue``'s market. A symbol it does not list gets no feed: Binance accepts
+    the subscription and the stream stays silent."""
+
+    def open_market_feed(stream: Stream, now_ms: int) -> Feed | None:
+        try:
+            return open_feed(venue, stream, now_ms)
+        except BinanceError:
+            return None
+
+    return open_market_feed

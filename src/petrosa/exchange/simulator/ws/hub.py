@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from petrosa.contracts.market import Market
 from petrosa.exchange.binance.streams import Route, Stream
+from petrosa.exchange.simulator.feeds import Feed
 from petrosa.exchange.simulator.settings import SimulatorSettings
 from petrosa.exchange.simulator.ws.commands import CommandError
 from petrosa.exchange.simulator.ws.connection import (
@@ -30,7 +31,7 @@ from petrosa.exchange.simulator.ws.connection import (
 )
 from petrosa.exchange.simulator.ws.endpoints import Endpoint
 from petrosa.exchange.simulator.ws.faults import FaultBoard
-from petrosa.exchange.simulator.ws.feeds import Feed, FeedOpener
+from petrosa.exchange.simulator.ws.feeds import FeedOpener
 from petrosa.exchange.simulator.ws.firehose import FirehoseFeed
 from petrosa.exchange.simulator.ws.limits import MessageRate
 from petrosa.exchange.simulator.ws.subscriptions import Subscriptions

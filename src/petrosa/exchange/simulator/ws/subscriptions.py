@@ -11,10 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from petrosa.exchange.binance.streams import Stream, UnknownStreamError, parse_stream
+from petrosa.exchange.simulator.feeds import Feed
 from petrosa.exchange.simulator.ws.commands import invalid_request
 from petrosa.exchange.simulator.ws.endpoints import Endpoint
 from petrosa.exchange.simulator.ws.faults import FaultBoard, FaultCursor, StreamKey
-from petrosa.exchange.simulator.ws.feeds import Feed, FeedOpener
+from petrosa.exchange.simulator.ws.feeds import FeedOpener
 
 
 @dataclass

@@ -1,10 +1,10 @@
 """Wiring of the exchange simulator: ``create_app(settings)`` gives the ASGI app.
 
 Requests to ``/api/v3`` and ``/fapi/v1`` pass the rate-limit gate (``gate``), then the spot or
-futures routes, which read the synthetic market (``market``) at the clock's "now". The signed
-futures trading routes (``trading``, algo orders in ``trading_algo``) act on a paper account
-(``desk``) priced by the same market. Later additions (WebSocket streams) plug in as more
-routers on the same ``Venue``.
+futures routes, which read the synthetic market (``market``) and its order book (``book``,
+served by ``depth``) at the clock's "now". The signed futures trading routes (``trading``,
+algo orders in ``trading_algo``) act on a paper account (``desk``) priced by the same market.
+Later additions (WebSocket streams) plug in as more routers on the same ``Venue``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from petrosa import __version__
-from petrosa.exchange.simulator import control, futures, spot, trading, trading_algo
+from petrosa.exchange.simulator import control, depth, futures, spot, trading, trading_algo
 from petrosa.exchange.simulator.clock import Clock, SimulatedClock
 from petrosa.exchange.simulator.desk import PaperDesk
 from petrosa.exchange.simulator.errors import install_error_handler
@@ -43,6 +43,7 @@ def create_app(settings: SimulatorSettings | None = None, *, clock: Clock | None
     install_error_handler(app)
     app.include_router(spot.router)
     app.include_router(futures.router)
+    app.include_router(depth.router)
     for router in (trading.v1, trading_algo.router, trading.v2, trading.v3, trading.inspection):
         app.include_router(router)
     app.include_router(control.health)

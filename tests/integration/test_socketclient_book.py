@@ -21,6 +21,7 @@ import pytest
 
 from petrosa.contracts.market import Market
 from petrosa.exchange.binance import BinanceClient
+from petrosa.exchange.simulator.book import BOOK_LEVELS, STEP_MS, BookModel, DepthSnapshot
 from petrosa.exchange.simulator.clock import ManualClock
 from petrosa.exchange.simulator.instruments import MarketKind
 from petrosa.exchange.simulator.settings import SimulatorSettings
@@ -28,10 +29,6 @@ from petrosa.exchange.simulator.venue import Venue
 from petrosa.socketclient.book import LocalBook
 from petrosa.socketclient.book_sync import DEFAULT_SNAPSHOT_LIMITS, BookKeeper, SyncStep
 from tests.support.server import RunningServer, start_exchange_simulator
-
-book_model = pytest.importorskip(
-    "petrosa.exchange.simulator.book", reason="the simulator's order book (branch h/sim-book)"
-)
 
 pytestmark = pytest.mark.integration
 
@@ -62,13 +59,12 @@ async def control(simulator: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def simulated_book(market: str) -> Any:
+def simulated_book(market: str) -> BookModel:
     """The simulator's book model in this process: same (default) seed and settings."""
-    venue: Any = Venue(SimulatorSettings(), ManualClock(NOW_MS))  # Any: typed before the
-    return venue.book(MarketKind(market), SYMBOL)  # book (h/sim-book) is merged
+    return Venue(SimulatorSettings(), ManualClock(NOW_MS)).book(MarketKind(market), SYMBOL)
 
 
-def as_body(snapshot: Any) -> dict[str, Any]:
+def as_body(snapshot: DepthSnapshot) -> dict[str, Any]:
     """A model snapshot as the REST ``/depth`` body."""
     return {
         "lastUpdateId": snapshot.last_update_id,
@@ -77,7 +73,7 @@ def as_body(snapshot: Any) -> dict[str, Any]:
     }
 
 
-def model_book(model: Any, step: int, limit: int) -> LocalBook:
+def model_book(model: BookModel, step: int, limit: int) -> LocalBook:
     return LocalBook.from_snapshot(as_body(model.snapshot(step, limit)))
 
 
@@ -85,7 +81,7 @@ class DiffStream:
     """The diff-depth events of the model, built as the simulator's stream builds them: the
     changes since the last event sent, one event per step that changed something."""
 
-    def __init__(self, model: Any, market: str, after_step: int) -> None:
+    def __init__(self, model: BookModel, market: str, after_step: int) -> None:
         self.model = model
         self.futures = market == "futures"
         self.step = after_step
@@ -99,7 +95,7 @@ class DiffStream:
         self.step = step
         event: dict[str, Any] = {
             "e": "depthUpdate",
-            "E": step * book_model.STEP_MS,
+            "E": step * STEP_MS,
             "s": SYMBOL,
             "U": changes.first_update_id,
             "u": changes.last_update_id,
@@ -107,7 +103,7 @@ class DiffStream:
             "a": [list(level) for level in changes.asks],
         }
         if self.futures:
-            event |= {"T": step * book_model.STEP_MS, "pu": changes.previous_update_id}
+            event |= {"T": step * STEP_MS, "pu": changes.previous_update_id}
         return event
 
     def next_event(self, *, limit_steps: int = 10_000) -> dict[str, Any]:
@@ -120,7 +116,7 @@ class DiffStream:
 
 
 async def advance(control: httpx.AsyncClient, steps: int) -> None:
-    answer = await control.post("/sim/clock/advance", params={"ms": steps * book_model.STEP_MS})
+    answer = await control.post("/sim/clock/advance", params={"ms": steps * STEP_MS})
     answer.raise_for_status()
 
 
@@ -143,7 +139,7 @@ async def test_depth_is_the_simulators_book_at_its_weight(
     assert body["lastUpdateId"] == expected["lastUpdateId"]
     assert body["bids"] == expected["bids"]
     assert body["asks"] == expected["asks"]
-    assert len(body["bids"]) == len(body["asks"]) == book_model.BOOK_LEVELS
+    assert len(body["bids"]) == len(body["asks"]) == BOOK_LEVELS
     book = LocalBook.from_snapshot(body)
     best_bid, best_ask = book.top(1)
     assert float(best_bid[0][0]) < float(best_ask[0][0])

@@ -91,6 +91,8 @@ from petrosa.exchange.binance._trading_errors import (
     WouldImmediatelyTriggerError,
 )
 from petrosa.exchange.binance._weights import (
+    FUTURES_DEPTH_LIMITS,
+    depth_weight,
     kline_page_limit,
     kline_weight,
     optimal_kline_limit,
@@ -109,6 +111,7 @@ __all__ = [
     "DEFAULT_RECV_WINDOW_MS",
     "DEFAULT_TIMEOUT",
     "FUNDING_RATE_REQUESTS_PER_WINDOW",
+    "FUTURES_DEPTH_LIMITS",
     "FUTURES_WEIGHT_LIMIT_PER_MINUTE",
     "PRODUCTION_URL",
     "SPOT_WEIGHT_LIMIT_PER_MINUTE",
@@ -148,6 +151,7 @@ __all__ = [
     "WeightBudget",
     "WouldImmediatelyTriggerError",
     "closed_klines_only",
+    "depth_weight",
     "hmac_signature",
     "kline_page_limit",
     "kline_weight",

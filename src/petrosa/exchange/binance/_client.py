@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from petrosa.contracts import FundingRate, Interval, Kline, Trade
 from petrosa.exchange.binance._core import BinanceCore
@@ -138,6 +138,20 @@ class BinanceClient(BinanceCore):
         self.stats.funding_rates += len(rates)
         return rates
 
+    async def depth(self, symbol: str, limit: int | None = None) -> dict[str, Any]:
+        """The order book's top ``limit`` levels per side (``/depth``), as Binance sends it.
+
+        ``{"lastUpdateId": int, "bids": [[price, qty], ...], "asks": [...]}`` with decimal
+        strings, best prices first (futures adds ``E`` and ``T``). The raw body is the
+        snapshot a local book is synchronised from, so it is returned unparsed; only its shape
+        is checked. ``limit``: spot 1-5000 (default 100), futures 5, 10, 20, 50, 100, 500 or
+        1000 (default 500); the weight grows with it (see ``_weights``).
+        """
+        body = await self._get(Endpoint.DEPTH, {"symbol": symbol, "limit": limit}, limit=limit)
+        if not _is_depth(body):
+            raise BinanceDecodingError("depth did not answer {lastUpdateId, bids, asks}")
+        return cast(dict[str, Any], body)
+
     def iter_klines(
         self, symbol: str, interval: Interval | str, start: TimeBound, end: TimeBound
     ) -> AsyncIterator[list[Kline]]:
@@ -203,6 +217,20 @@ def minute_weight_limit(exchange_info: dict[str, Any]) -> int | None:
         ):
             return int(entry["limit"])
     return None
+
+
+def _is_depth(body: Any) -> bool:
+    """Whether ``body`` has the shape of an order-book snapshot."""
+    return (
+        isinstance(body, dict)
+        and isinstance(body.get("lastUpdateId"), int)
+        and not isinstance(body["lastUpdateId"], bool)
+        and all(
+            isinstance(body.get(side), list)
+            and all(isinstance(level, list) and len(level) == 2 for level in body[side])
+            for side in ("bids", "asks")
+        )
+    )
 
 
 def _objects(body: Any, endpoint: str) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ class Endpoint(StrEnum):
     KLINES = "klines"
     AGG_TRADES = "aggTrades"
     FUNDING_RATE = "fundingRate"
+    DEPTH = "depth"
 
 
 SPOT_WEIGHT_LIMIT_PER_MINUTE = 6_000
@@ -38,6 +39,8 @@ class MarketSpec:
     max_agg_trades_limit: int
     max_funding_limit: int | None
     """None: the market has no funding rates (spot)."""
+    default_depth_limit: int
+    """The order-book depth Binance returns without ``limit``."""
 
     def path(self, endpoint: Endpoint) -> str:
         """The URL path of ``endpoint`` on this market, e.g. ``/fapi/v1/klines``."""
@@ -52,6 +55,7 @@ MARKETS: dict[Market, MarketSpec] = {
         default_kline_limit=500,
         max_agg_trades_limit=1_000,
         max_funding_limit=None,
+        default_depth_limit=100,
     ),
     Market.FUTURES: MarketSpec(
         prefix="/fapi/v1",
@@ -60,6 +64,7 @@ MARKETS: dict[Market, MarketSpec] = {
         default_kline_limit=500,
         max_agg_trades_limit=1_000,
         max_funding_limit=1_000,
+        default_depth_limit=500,
     ),
 }
 

@@ -10,9 +10,13 @@ endpoint                       spot (``/api/v3``)          USD-M futures (``/fap
 ``aggTrades``                  4 (any limit, max 1000)     20 (any limit, max 1000)
 ``fundingRate``                —                           0 of the minute's weight; its own
                                                            limit of 500 requests / 5 min / IP
+``depth``                      limit [1,100] 5,            limit 5, 10, 20, 50: 2; 100: 5;
+                               [101,500] 25, [501,1000]    500: 10; 1000: 20 (no other limit
+                               50, [1001,5000] 250         is valid)
 =============================  ==========================  =====================================
 
-A request without ``limit`` is weighed at the endpoint's default limit (klines: 500).
+A request without ``limit`` is weighed at the endpoint's default limit (klines: 500; depth:
+spot 100, futures 500).
 """
 
 from __future__ import annotations
@@ -40,6 +44,25 @@ KLINE_WEIGHT_TIERS: dict[Market, tuple[WeightTier, ...]] = {
     ),
 }
 """Kline weight by ``limit``, tiers in ascending order; the last tier ends at the maximum."""
+
+DEPTH_WEIGHT_TIERS: dict[Market, tuple[WeightTier, ...]] = {
+    Market.SPOT: (
+        WeightTier(100, 5),
+        WeightTier(500, 25),
+        WeightTier(1_000, 50),
+        WeightTier(5_000, 250),
+    ),
+    Market.FUTURES: (
+        WeightTier(50, 2),
+        WeightTier(100, 5),
+        WeightTier(500, 10),
+        WeightTier(1_000, 20),
+    ),
+}
+"""Order-book (``/depth``) weight by ``limit``, tiers ascending; the last ends at the maximum."""
+
+FUTURES_DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1_000)
+"""The only ``limit`` values ``/fapi/v1/depth`` accepts (spot takes any of 1-5000)."""
 
 FLAT_WEIGHTS: dict[Market, dict[Endpoint, int]] = {
     Market.SPOT: {
@@ -69,10 +92,27 @@ def kline_weight(market: Market | str, limit: int | None = None) -> int:
     raise AssertionError("the last tier ends at the market's maximum limit")
 
 
+def depth_weight(market: Market | str, limit: int | None = None) -> int:
+    """The weight of one order-book request with ``limit`` (None: the market's default)."""
+    spec = market_spec(market)
+    levels = spec.default_depth_limit if limit is None else limit
+    tiers = DEPTH_WEIGHT_TIERS[Market(market)]
+    if Market(market) is Market.FUTURES:
+        if levels not in FUTURES_DEPTH_LIMITS:
+            raise ValueError(
+                f"futures depth limit must be one of {FUTURES_DEPTH_LIMITS}, got {levels}"
+            )
+    elif not 1 <= levels <= tiers[-1].max_limit:
+        raise ValueError(f"spot depth limit must be 1-{tiers[-1].max_limit}, got {levels}")
+    return next(tier.weight for tier in tiers if levels <= tier.max_limit)
+
+
 def request_weight(market: Market | str, endpoint: Endpoint, *, limit: int | None = None) -> int:
     """The request weight Binance charges for one request to ``endpoint`` on ``market``."""
     if endpoint is Endpoint.KLINES:
         return kline_weight(market, limit)
+    if endpoint is Endpoint.DEPTH:
+        return depth_weight(market, limit)
     weights = FLAT_WEIGHTS[Market(market)]
     if endpoint not in weights:
         raise ValueError(f"{endpoint.value} does not exist on the {Market(market).value} market")

@@ -2,7 +2,7 @@
 
 ``BookSync`` is the rule book, sans-IO: it is handed events and snapshots and answers what
 it did (a ``SyncStep``); it never waits, fetches or sleeps, so every rule is tested by
-feeding it dictionaries. ``BookKeeper`` (in ``book_keeper``) drives one with a real fetch.
+feeding it dictionaries. ``BookKeeper`` drives one with a real snapshot fetch.
 
 The rules are Binance's (``BINANCE.md``, "Local order book"):
 
@@ -34,13 +34,17 @@ updates, the next event's ids no longer follow and that is a gap, as it should b
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import random
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from petrosa.contracts.market import Market
+from petrosa.resilience import RandomUnit, Sleep, full_jitter_backoff
 from petrosa.socketclient.book import (
     BookDataError,
     LevelChange,
@@ -49,9 +53,21 @@ from petrosa.socketclient.book import (
     snapshot_update_id,
 )
 
+log = logging.getLogger("petrosa.socketclient.book")
+
 DEFAULT_MAX_BUFFER = 1_000
 """Events kept while waiting for a snapshot: 100 s of ``@depth@100ms``, far longer than a
 snapshot takes even after a few retries."""
+DEFAULT_SNAPSHOT_LIMITS = {Market.SPOT: 5_000, Market.FUTURES: 1_000}
+"""Snapshot depth: the deepest each market serves (weight 250 spot, 20 futures)."""
+DEFAULT_RETRY_INITIAL_S = 0.5
+DEFAULT_RETRY_MAX_S = 30.0
+"""Full-jitter backoff between failed or stale snapshot fetches: a resync storm must not
+spend the IP's request weight (a spot snapshot of 5,000 levels weighs 250 of 6,000/min)."""
+
+SnapshotFetcher = Callable[[str, int], Awaitable[Mapping[str, Any]]]
+"""``async def fetch(symbol, limit)`` returning a REST ``/depth`` body, e.g.
+``BinanceClient.depth``."""
 
 
 class SyncStep(StrEnum):
@@ -281,3 +297,153 @@ class BookSync:
         self._buffer.clear()
         self._buffer.append(gap_event)
         self.counters.resyncs += 1
+
+
+class BookKeeper:
+    """Drives one ``BookSync`` with a real snapshot fetch, without ever blocking intake.
+
+    ::
+
+        keeper = BookKeeper("futures", "BTCUSDT", binance.depth)
+        for data in frames:             # the connection's reader, in stream order
+            keeper.feed(data)           # never awaits
+        if keeper.synced:
+            publish(keeper.book.top(20), keeper.last_update_id)
+        await keeper.aclose()
+
+    ``feed`` hands the event to the rules and, when they need a snapshot (after the first
+    event is buffered, or after a gap), starts one background fetch task. Events that arrive
+    while a fetch is in flight (or while it waits to retry) are buffered by the rules (up to
+    ``max_buffer``) and checked against the snapshot when it lands: older ones are dropped,
+    the rest replayed. A failed, malformed or stale snapshot is fetched again after a capped,
+    full-jitter backoff; the task ends once the book is synced.
+    """
+
+    def __init__(
+        self,
+        market: Market | str,
+        symbol: str,
+        fetch: SnapshotFetcher,
+        *,
+        limit: int | None = None,
+        max_buffer: int = DEFAULT_MAX_BUFFER,
+        retry_initial_s: float = DEFAULT_RETRY_INITIAL_S,
+        retry_max_s: float = DEFAULT_RETRY_MAX_S,
+        sleep: Sleep = asyncio.sleep,
+        random: RandomUnit = random.random,
+    ) -> None:
+        self.sync = BookSync(market, symbol, max_buffer=max_buffer)
+        self.limit = DEFAULT_SNAPSHOT_LIMITS[self.sync.market] if limit is None else limit
+        self.fetches = 0
+        """Snapshot requests started."""
+        self.fetch_failures = 0
+        """Snapshot requests that raised."""
+        self._fetch = fetch
+        self._retry_initial_s = retry_initial_s
+        self._retry_max_s = retry_max_s
+        self._sleep = sleep
+        self._random = random
+        self._task: asyncio.Task[None] | None = None
+        self._synced = asyncio.Event()
+        self._closed = False
+
+    @property
+    def market(self) -> Market:
+        return self.sync.market
+
+    @property
+    def symbol(self) -> str:
+        return self.sync.symbol
+
+    @property
+    def synced(self) -> bool:
+        return self.sync.synced
+
+    @property
+    def book(self) -> LocalBook:
+        """The book (one object for the keeper's life); publishable only while ``synced``."""
+        return self.sync.book
+
+    @property
+    def resyncs(self) -> int:
+        return self.sync.resyncs
+
+    @property
+    def last_update_id(self) -> int | None:
+        return self.sync.last_update_id
+
+    def feed(self, event: Mapping[str, Any]) -> SyncStep:
+        """Take the stream's next diff-depth event (in order); start a fetch if needed."""
+        step = self.sync.on_event(event)
+        if step is SyncStep.GAP:
+            log.warning(
+                "%s %s depth: gap at U=%s u=%s, resyncing (resync %d)",
+                self.market.value,
+                self.symbol,
+                event.get("U"),
+                event.get("u"),
+                self.sync.resyncs,
+            )
+        self._after_change()
+        return step
+
+    async def wait_synced(self) -> None:
+        """Return once the book is synced (at once if it is)."""
+        await self._synced.wait()
+
+    async def aclose(self) -> None:
+        """Stop a fetch in progress; the keeper keeps its book but fetches no more."""
+        self._closed = True
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise
+
+    def _after_change(self) -> None:
+        if self.sync.synced:
+            self._synced.set()
+        else:
+            self._synced.clear()
+        idle = self._task is None or self._task.done()
+        if self.sync.needs_snapshot and idle and not self._closed:
+            self._task = asyncio.get_running_loop().create_task(
+                self._fetch_until_synced(), name=f"book-snapshot-{self.market.value}-{self.symbol}"
+            )
+
+    async def _fetch_until_synced(self) -> None:
+        """Fetch snapshots until one syncs the book, backing off after each one that did not.
+
+        Only this task calls ``on_snapshot`` and ``feed`` never awaits, so the two never
+        interleave inside a rule: each runs whole between the event loop's turns.
+        """
+        attempts = 0
+        while self.sync.needs_snapshot:
+            self.fetches += 1
+            try:
+                snapshot = await self._fetch(self.symbol, self.limit)
+            except Exception as error:  # any failure of the fetch: retry, intake goes on
+                self.fetch_failures += 1
+                log.warning(
+                    "%s %s depth snapshot failed: %r", self.market.value, self.symbol, error
+                )
+                step = None
+            else:
+                step = self.sync.on_snapshot(snapshot)
+                self._after_change()
+            if step in (SyncStep.SYNCED, SyncStep.IGNORED):
+                attempts = 0
+                continue
+            attempts += 1
+            await self._sleep(
+                full_jitter_backoff(
+                    attempts,
+                    initial_s=self._retry_initial_s,
+                    max_s=self._retry_max_s,
+                    random=self._random,
+                )
+            )

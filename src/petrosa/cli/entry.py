@@ -16,6 +16,7 @@ EXTRA_OF_COMMAND = {
     "extract": "extractor",
     "backfill": "extractor",
     "tradeengine": "tradeengine",
+    "socket-client": "socketclient",
 }
 """The extra each command group needs (each one includes the ``cli`` extra)."""
 MISSING_EXTRA_EXIT_CODE = 2

@@ -49,6 +49,10 @@ class Plan:
 
     streams: frozenset[Stream]
     books: Mapping[BookKey, Stream]
+    markets: tuple[Market, ...]
+    symbols: tuple[str, ...]
+    stream_types: tuple[str, ...] | None
+    """As configured (None: each market's default set)."""
 
     def for_market(self, market: Market) -> list[Stream]:
         return sorted((s for s in self.streams if s.type.market is market), key=lambda s: s.name)
@@ -93,7 +97,13 @@ def build_plan(
                 streams.add(_on(stream_type, symbol))
             if books and diff is not None:
                 book_streams[BookKey(market, symbol)] = _on(diff, symbol)
-    return Plan(frozenset(streams), book_streams)
+    return Plan(
+        frozenset(streams),
+        book_streams,
+        tuple(market_list),
+        tuple(symbol_list),
+        None if wanted is None else tuple(wanted),
+    )
 
 
 def plan_from_document(value: Any, *, fallback: Plan, books: bool) -> Plan:
@@ -106,12 +116,13 @@ def plan_from_document(value: Any, *, fallback: Plan, books: bool) -> Plan:
     unknown = set(value) - {"markets", "symbols", "streams"}
     if unknown:
         raise PlanError(f"unknown keys in the configuration document: {sorted(unknown)}")
-    current_markets = sorted({s.type.market for s in fallback.streams})
-    current_symbols = sorted({s.symbol for s in fallback.streams})
+    markets = _strings(value.get("markets"), "markets")
+    symbols = _strings(value.get("symbols"), "symbols")
+    streams = _strings(value.get("streams"), "streams")
     return build_plan(
-        _strings(value.get("markets"), "markets") or current_markets,
-        _strings(value.get("symbols"), "symbols") or current_symbols,
-        _strings(value.get("streams"), "streams"),
+        fallback.markets if markets is None else markets,
+        fallback.symbols if symbols is None else symbols,
+        fallback.stream_types if streams is None else streams,
         books=books,
     )
 

@@ -46,13 +46,17 @@ def test_a_partial_depth_without_symbol_is_still_named_by_its_stream() -> None:
 
 def test_control_replies_and_events_are_not_frames() -> None:
     reply = read_frame(b'{"result":null,"id":3}')
-    assert isinstance(reply, ControlReply) and not reply.failed
+    assert isinstance(reply, ControlReply)
+    assert not reply.failed
     error = read_frame(b'{"error":{"code":2,"msg":"Invalid request"},"id":4}')
-    assert isinstance(error, ControlReply) and error.failed
+    assert isinstance(error, ControlReply)
+    assert error.failed
     shutdown = read_frame(b'{"e":"serverShutdown","E":1}')
-    assert isinstance(shutdown, OtherMessage) and shutdown.is_server_shutdown
+    assert isinstance(shutdown, OtherMessage)
+    assert shutdown.is_server_shutdown
     wrapped = read_frame(b'{"stream":"x","data":{"e":"serverShutdown","E":1}}')
-    assert isinstance(wrapped, OtherMessage) and wrapped.is_server_shutdown
+    assert isinstance(wrapped, OtherMessage)
+    assert wrapped.is_server_shutdown
 
 
 @pytest.mark.parametrize(

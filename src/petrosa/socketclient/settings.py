@@ -32,7 +32,9 @@ def _split(value: object) -> object:
 
 
 class SocketClientSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SOCKET_CLIENT_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="SOCKET_CLIENT_", extra="ignore", populate_by_name=True
+    )
 
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT

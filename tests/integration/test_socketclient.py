@@ -1,8 +1,10 @@
 """The socket client against real NATS (127.0.0.1:4222) and a real WebSocket server.
 
 The server here is a small ``websockets`` server written for these tests: USD-M's routed
-combined-stream paths, per-stream ids that continue across connections (as Binance's do),
-and switches to drop every connection and refuse new ones.
+combined-stream paths, each stream's events generated once and sent to every connection
+subscribed to it (so ids continue across connections and two overlapping connections see
+the same events, as on Binance), and switches to drop every connection, refuse new ones and
+stall a stream.
 """
 
 from __future__ import annotations
@@ -47,7 +49,12 @@ class FakeBinance:
     def __init__(self) -> None:
         self.next_id: dict[str, int] = defaultdict(lambda: 1)
         self.connections: set[ServerConnection] = set()
+        self.subscribers: dict[str, set[ServerConnection]] = defaultdict(set)
+        self.symbols: dict[str, str] = {}
+        self._ticker: asyncio.Task[None] | None = None
         self.refusing = False
+        self.stalled: set[str] = set()
+        """Stream names that get no frames (the connection stays open)."""
         self.opened = 0
         self.paths: list[str] = []
         self.server: Server | None = None
@@ -60,9 +67,13 @@ class FakeBinance:
 
     async def start(self) -> None:
         self.server = await serve(self._handle, "127.0.0.1", 0, process_request=self._gate)
+        self._ticker = asyncio.create_task(self._tick())
 
     async def stop(self) -> None:
-        assert self.server is not None
+        assert self.server is not None and self._ticker is not None
+        self._ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._ticker
         self.server.close()
         await self.server.wait_closed()
 
@@ -85,15 +96,26 @@ class FakeBinance:
         served = [s for s in streams if s.type.route.value == route]
         self.connections.add(connection)
         self.opened += 1
+        for stream in served:
+            self.symbols[stream.name] = stream.symbol
+            self.subscribers[stream.name].add(connection)
         try:
-            while True:
-                for stream in served:
-                    await connection.send(orjson.dumps(self._frame(stream.name, stream.symbol)))
-                await asyncio.sleep(TICK_S)
-        except Exception:
-            pass
+            await connection.wait_closed()
         finally:
             self.connections.discard(connection)
+            for stream in served:
+                self.subscribers[stream.name].discard(connection)
+
+    async def _tick(self) -> None:
+        while True:
+            for name, connections in list(self.subscribers.items()):
+                if not connections or name in self.stalled:
+                    continue
+                payload = orjson.dumps(self._frame(name, self.symbols[name]))
+                for connection in list(connections):
+                    with contextlib.suppress(Exception):
+                        await connection.send(payload)
+            await asyncio.sleep(TICK_S)
 
     def _frame(self, name: str, symbol: str) -> dict[str, Any]:
         number = self.next_id[name]
@@ -233,9 +255,7 @@ async def test_a_dropped_connection_recovers_and_readiness_tells_the_truth(
             await wait_for(lambda: not client.readiness_problems(), "readiness")
             exchange.refusing = True
             await exchange.drop_all()
-            await wait_for(
-                lambda: any("not open" in p for p in client.readiness_problems()), "503"
-            )
+            await wait_for(lambda: any("not open" in p for p in client.readiness_problems()), "503")
             response = await readiness(client)
             assert response.status_code == 503
             assert any("not open" in p for p in response.json()["problems"])
@@ -290,3 +310,45 @@ async def test_a_full_queue_drops_and_counts(exchange: FakeBinance) -> None:
     finally:
         await client.stop()
         proxy.stop()
+
+
+def assert_contiguous(ids: dict[str, list[int]]) -> None:
+    for name, numbers in ids.items():
+        assert numbers == list(range(numbers[0], numbers[0] + len(numbers))), f"{name}: gap"
+
+
+async def test_rotation_opens_the_replacement_first_without_gap_or_repeat(
+    exchange: FakeBinance,
+) -> None:
+    require_port("NATS", NATS_HOST, NATS_PORT)
+    client = client_for(exchange, NATS_URL, rotate_after_s=1.5, rotate_jitter_s=0.0)
+    rotations = client.metrics.reconnects.labels("futures", "market", "rotation")
+    async with collecting(client.settings.symbols) as collector:
+        await client.start()
+        try:
+            await wait_for(lambda: rotations._value.get() >= 2, "two rotations")
+            await wait_for(lambda: not client.readiness_problems(), "readiness")
+        finally:
+            await client.stop()
+    ids = collector.ids_per_stream()
+    assert_in_order_without_repeats(ids)
+    assert_contiguous(ids)
+    assert exchange.opened >= 6  # two slots, each opened once and replaced at least twice
+
+
+async def test_a_stalled_stream_makes_its_connection_reconnect(exchange: FakeBinance) -> None:
+    require_port("NATS", NATS_HOST, NATS_PORT)
+    client = client_for(exchange, NATS_URL)
+    stalls = client.metrics.reconnects.labels("futures", "public", "stalled")
+    await client.start()
+    try:
+        await wait_for(lambda: not client.readiness_problems(), "readiness")
+        name = f"{client.settings.symbols[0].lower()}@bookTicker"
+        exchange.stalled.add(name)
+        await wait_for(lambda: any(name in p for p in client.readiness_problems()), "stale")
+        assert (await readiness(client)).status_code == 503
+        await wait_for(lambda: stalls._value.get() >= 1, "a watchdog reconnect")
+        exchange.stalled.clear()
+        await wait_for(lambda: not client.readiness_problems(), "readiness again")
+    finally:
+        await client.stop()

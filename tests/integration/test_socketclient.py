@@ -25,7 +25,6 @@ import pytest
 from fastapi import FastAPI
 from nats.aio.msg import Msg
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 from petrosa.contracts.market import Market
@@ -70,7 +69,8 @@ class FakeBinance:
         self._ticker = asyncio.create_task(self._tick())
 
     async def stop(self) -> None:
-        assert self.server is not None and self._ticker is not None
+        assert self.server is not None
+        assert self._ticker is not None
         self._ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._ticker

@@ -1,4 +1,8 @@
-"""``petrosa exchange-sim serve``: the local stand-in for Binance's REST API."""
+"""``petrosa exchange-sim serve``: the local stand-in for Binance's REST API and WebSocket
+market streams.
+
+The server itself, with the streams' keep-alive pings, is ``exchange.simulator.ws.server``.
+"""
 
 from __future__ import annotations
 
@@ -41,16 +45,31 @@ def serve(
     ban_tolerance: Annotated[
         int | None, typer.Option(help="Requests tolerated after a 429 before a 418 ban")
     ] = None,
+    ws_max_lifetime_s: Annotated[
+        float | None, typer.Option(help="Stream connection lifetime, s (default 86400)")
+    ] = None,
+    ws_ping_interval_s: Annotated[
+        float | None, typer.Option(help="Seconds between stream pings (default 20)")
+    ] = None,
+    ws_pong_timeout_s: Annotated[
+        float | None, typer.Option(help="Seconds to wait for a pong (default 60)")
+    ] = None,
+    ws_firehose_rate: Annotated[
+        int | None, typer.Option(help="Firehose: synthetic events/s per stream (0: off)")
+    ] = None,
+    ws_firehose_streams: Annotated[
+        str | None, typer.Option(help="Firehose stream types (default aggTrade,trade,bookTicker)")
+    ] = None,
     log_level: Annotated[str, typer.Option(help="Log level")] = "info",
 ) -> None:
-    """Serve Binance's market-data REST API over a deterministic synthetic market.
+    """Serve Binance's market-data REST API and WebSocket streams over a synthetic market.
 
     Every option can also be set with an ``EXCHANGE_SIM_<NAME>`` environment variable.
     """
-    import uvicorn
     from pydantic import ValidationError
 
-    from petrosa.exchange.simulator import SimulatorSettings, create_app
+    from petrosa.exchange.simulator import SimulatorSettings
+    from petrosa.exchange.simulator.ws.server import run_server
 
     configure_logging(log_level)
     given: dict[str, Any] = {
@@ -64,6 +83,11 @@ def serve(
         "spot_weight_limit": spot_weight_limit,
         "futures_weight_limit": futures_weight_limit,
         "ban_tolerance": ban_tolerance,
+        "ws_max_lifetime_s": ws_max_lifetime_s,
+        "ws_ping_interval_s": ws_ping_interval_s,
+        "ws_pong_timeout_s": ws_pong_timeout_s,
+        "ws_firehose_rate": ws_firehose_rate,
+        "ws_firehose_streams": ws_firehose_streams,
     }
     try:
         settings = SimulatorSettings(**{k: v for k, v in given.items() if v is not None})
@@ -76,14 +100,10 @@ def serve(
         f"{', frozen' if settings.clock_frozen else ''})",
         err=True,
     )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=log_level,
-        access_log=False,
-        log_config=None,
-    )
+    if settings.ws_firehose_rate:
+        kinds = ",".join(settings.ws_firehose_streams)
+        typer.echo(f"firehose: {settings.ws_firehose_rate} events/s per {kinds} stream", err=True)
+    run_server(settings, log_level=log_level)
 
 
 def _first_problem(error: Any) -> str:

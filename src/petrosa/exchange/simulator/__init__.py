@@ -1,5 +1,7 @@
-"""The local exchange simulator: Binance's spot and USD-M futures market-data REST API over a
-deterministic synthetic market, with Binance's weights, limits and errors.
+"""The local exchange simulator: Binance's spot and USD-M futures market-data REST API (klines,
+aggregate trades, funding, the order book) and WebSocket market streams (``ws``: ``/ws``,
+``/stream``, ``/public/...``, ``/market/...``, fed by ``feeds``) over a deterministic
+synthetic market, with Binance's weights, limits, connection rules and errors.
 
 ``create_app(settings)`` builds the ASGI app; ``petrosa exchange-sim serve`` runs it.
 """

@@ -7,7 +7,7 @@ from typing import Any
 
 from petrosa.contracts.market import Interval
 from petrosa.exchange.simulator import errors, funding, tape
-from petrosa.exchange.simulator.candles import KlineQuery, klines
+from petrosa.exchange.simulator.candles import KlineQuery, Klines, klines
 from petrosa.exchange.simulator.instruments import Contract, MarketKind
 from petrosa.exchange.simulator.params import Params
 from petrosa.exchange.simulator.text import column_text, padded_text
@@ -47,7 +47,12 @@ def kline_rows(venue: Venue, profile: MarketProfile, params: Params) -> list[lis
             raise errors.start_after_end()
         return []
     found = klines(market, KlineQuery(interval, start, end, limit), venue.now_ms())
-    bars, rules, width = found.bars, market.contract, profile.pad_decimals
+    return kline_table(found, market.contract, profile)
+
+
+def kline_table(found: Klines, rules: Contract, profile: MarketProfile) -> list[list[Any]]:
+    """Klines as Binance's 12-field arrays (the REST rows; the kline stream reuses them)."""
+    bars, width = found.bars, profile.pad_decimals
     price_dp, qty_dp, quote_dp = rules.price_decimals, rules.qty_decimals, rules.quote_decimals
     columns = zip(
         bars.start.tolist(),
@@ -87,12 +92,13 @@ def agg_trade_rows(venue: Venue, profile: MarketProfile, params: Params) -> list
         trades = tape.between(market, lo, hi, now=now, limit=limit)
     else:
         trades = tape.recent(market, now=now, limit=limit)
-    return _trade_objects(trades, market.contract, profile)
+    return agg_trade_objects(trades, market.contract, profile)
 
 
-def _trade_objects(
+def agg_trade_objects(
     trades: AggTrades, rules: Contract, profile: MarketProfile
 ) -> list[dict[str, Any]]:
+    """Aggregate trades as Binance's ``a p q f l T m [M]`` objects (REST rows and stream)."""
     width = profile.pad_decimals
     rows = zip(
         trades.id.tolist(),

@@ -11,7 +11,16 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from petrosa.contracts.market import DEFAULT_SYMBOLS
+from petrosa.contracts.market import DEFAULT_SYMBOLS, Market
+from petrosa.exchange.binance.streams import (
+    CONNECTION_LIFETIME_S,
+    INCOMING_MESSAGES_PER_SECOND,
+    MAX_STREAMS_PER_CONNECTION,
+    PONG_TIMEOUT_S,
+    SERVER_PING_INTERVAL_S,
+    StreamKind,
+)
+from petrosa.exchange.simulator.ws.firehose import FIREHOSE_KINDS
 from petrosa.webauth import DEFAULT_MAX_BODY_BYTES
 
 DEFAULT_PORT = 8100
@@ -38,6 +47,9 @@ TAKER_FEE_RATE = Decimal("0.0004")
 DEFAULT_LEVERAGE = 10
 MAX_LEVERAGE = 125
 MAX_SLIPPAGE_BPS = 1_000
+WS_TICK_MS = 20
+"""How often a stream connection polls its feeds (real time, so a frozen or manually advanced
+clock still delivers promptly after ``/sim/clock/advance``)."""
 _SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,20}$")
 
 
@@ -85,6 +97,46 @@ class SimulatorSettings(BaseSettings):
     """Market fills this many basis points worse than the last trade (0: at the last trade)."""
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1)
     """Largest request body (order parameters); bigger ones get 413."""
+
+    ws_spot_messages_per_s: int = Field(default=INCOMING_MESSAGES_PER_SECOND[Market.SPOT], ge=1)
+    """Control messages a spot stream client may send per second; one more closes it."""
+    ws_futures_messages_per_s: int = Field(
+        default=INCOMING_MESSAGES_PER_SECOND[Market.FUTURES], ge=1
+    )
+    ws_max_streams: int = Field(default=MAX_STREAMS_PER_CONNECTION, ge=1)
+    """Streams one connection may subscribe to."""
+    ws_ping_interval_s: float = Field(default=SERVER_PING_INTERVAL_S[Market.SPOT], gt=0)
+    """Seconds between the server's pings. The ASGI server sends them, one setting for every
+    connection: spot's 20 s by default (Binance pings futures every 180 s)."""
+    ws_pong_timeout_s: float = Field(default=PONG_TIMEOUT_S[Market.SPOT], gt=0)
+    """Seconds without the pong answering a ping before the connection is closed (spot's
+    60 s by default; Binance allows futures clients 600 s)."""
+    ws_max_lifetime_s: float = Field(default=CONNECTION_LIFETIME_S, gt=0)
+    """A connection is closed (1001) this long after it opened: 24 h on Binance."""
+    ws_tick_ms: int = Field(default=WS_TICK_MS, ge=1, le=1_000)
+    ws_firehose_rate: int = Field(default=0, ge=0)
+    """Firehose mode when positive: each subscribed firehose stream emits this many synthetic
+    events per second (benchmarks), instead of the market's own."""
+    ws_firehose_streams: Annotated[tuple[StreamKind, ...], NoDecode] = FIREHOSE_KINDS
+    """Stream types the firehose feeds, comma-separated (aggTrade, trade, bookTicker)."""
+    ws_compression: bool = False
+    """Offer permessage-deflate to clients that ask (it costs the firehose most of its rate)."""
+
+    @field_validator("ws_firehose_streams", mode="before")
+    @classmethod
+    def _split_stream_kinds(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("ws_firehose_streams")
+    @classmethod
+    def _check_firehose_kinds(cls, value: tuple[StreamKind, ...]) -> tuple[StreamKind, ...]:
+        for kind in value:
+            if kind not in FIREHOSE_KINDS:
+                names = ", ".join(FIREHOSE_KINDS)
+                raise ValueError(f"no firehose for {kind.value!r}: choose among {names}")
+        return tuple(dict.fromkeys(value))
 
     @field_validator("symbols", mode="before")
     @classmethod

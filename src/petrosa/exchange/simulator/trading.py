@@ -10,21 +10,18 @@ paper account to tests, unsigned.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, Request
 
-from petrosa.exchange.simulator import errors, funding, rejections
+from petrosa.exchange.simulator import errors, premium, rejections
 from petrosa.exchange.simulator.desk import Holding, PaperDesk
-from petrosa.exchange.simulator.market import SyntheticMarket
 from petrosa.exchange.simulator.orders import NEW_ORDER_PARAMS, Order, ResponseType
 from petrosa.exchange.simulator.orders import parse_order_request as parse_order
 from petrosa.exchange.simulator.params import Params, query
 from petrosa.exchange.simulator.responses import JsonResponse
 from petrosa.exchange.simulator.settings import MAX_LEVERAGE
 from petrosa.exchange.simulator.signing import signed_params
-from petrosa.exchange.simulator.text import padded_text
 from petrosa.exchange.simulator.trading_json import (
     INTEREST_RATE,
     MAX_NOTIONAL_VALUE,
@@ -32,7 +29,6 @@ from petrosa.exchange.simulator.trading_json import (
     account_position_body,
     acknowledged_body,
     algo_order_body,
-    amount,
     balance_body,
     order_body,
     position_body,
@@ -49,7 +45,6 @@ ORDER_LOOKUP_PARAMS = ("symbol", "orderId", "origClientOrderId")
 USER_TRADES_PARAMS = ("symbol", "orderId", "startTime", "endTime", "fromId", "limit")
 USER_TRADES_DEFAULT_LIMIT = 500
 USER_TRADES_MAX_LIMIT = 1_000
-RATE_TEXT_DECIMALS = 8
 
 
 def desk_of(request: Request) -> PaperDesk:
@@ -183,25 +178,16 @@ async def premium_index(request: Request) -> JsonResponse:
     return JsonResponse(rows[0] if symbol is not None else rows)
 
 
-@lru_cache(maxsize=256)
-def _funding_rate(market: SyntheticMarket, event: int) -> int:
-    """The funding rate of one 8-hour event (a pure function of the market's seed)."""
-    return int(funding.funding_rates(market, range(event, event + 1)).rate[0])
-
-
 def _premium_row(desk: PaperDesk, symbol: str, now: int) -> dict[str, Any]:
-    market = desk.market(symbol)
-    mark = amount(desk.mark(symbol, now))
-    event = now // funding.FUNDING_INTERVAL_MS
-    rate = padded_text(_funding_rate(market, event), funding.RATE_DECIMALS, RATE_TEXT_DECIMALS)
+    index = premium.premium_index(desk.market(symbol), now)
     return {
         "symbol": symbol,
-        "markPrice": mark,
-        "indexPrice": mark,
-        "estimatedSettlePrice": mark,
-        "lastFundingRate": rate,
+        "markPrice": index.mark_price,
+        "indexPrice": index.index_price,
+        "estimatedSettlePrice": index.estimated_settle_price,
+        "lastFundingRate": index.funding_rate,
         "interestRate": INTEREST_RATE,
-        "nextFundingTime": (event + 1) * funding.FUNDING_INTERVAL_MS,
+        "nextFundingTime": index.next_funding_time,
         "time": now,
     }
 

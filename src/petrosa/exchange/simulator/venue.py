@@ -1,5 +1,5 @@
-"""The simulated exchange as a whole: listed instruments, one synthetic market per symbol
-and market kind, the clock, and each market's request budget."""
+"""The simulated exchange as a whole: listed instruments, one synthetic market (and order
+book) per symbol and market kind, the clock, and each market's request budget."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from petrosa.exchange.simulator import errors
+from petrosa.exchange.simulator.book import BookModel
 from petrosa.exchange.simulator.clock import Clock
 from petrosa.exchange.simulator.instruments import Instrument, MarketKind, instrument_for
 from petrosa.exchange.simulator.market import SyntheticMarket
@@ -59,6 +60,8 @@ FUTURES = MarketProfile(
     rejects_reversed_range=True,
 )
 
+PROFILES: dict[MarketKind, MarketProfile] = {MarketKind.SPOT: SPOT, MarketKind.FUTURES: FUTURES}
+
 
 class Venue:
     """Everything the routes need, built once from the settings."""
@@ -70,6 +73,7 @@ class Venue:
         """Every symbol's listing: ``history_start`` rounded up to a whole UTC day."""
         self.instruments: dict[str, Instrument] = {s: instrument_for(s) for s in settings.symbols}
         self._markets: dict[tuple[MarketKind, str], SyntheticMarket] = {}
+        self._books: dict[tuple[MarketKind, str], BookModel] = {}
         policy = BanPolicy(
             tolerance=settings.ban_tolerance,
             first_ban_ms=settings.ban_s * _MS_PER_S,
@@ -110,6 +114,16 @@ class Venue:
             )
             self._markets[key] = market
         return market
+
+    def book(self, kind: MarketKind, symbol: str) -> BookModel:
+        """The order book of a listed symbol; -1121 for any other."""
+        key = (kind, symbol)
+        book = self._books.get(key)
+        if book is None:
+            market = self.market(kind, symbol)
+            book = BookModel(market, pad_decimals=PROFILES[kind].pad_decimals)
+            self._books[key] = book
+        return book
 
     def on_reset(self, action: Callable[[], None]) -> None:
         """Run ``action`` on every ``reset`` too (e.g. to reopen the paper account)."""

@@ -8,6 +8,11 @@ endpoint                       spot ``/api/v3``    USD-M futures ``/fapi/v1``
 ``klines``                     2                   limit [1,100) 1, [100,500) 2,
                                                    [500,1000] 5, > 1000 10 (default 500)
 ``aggTrades``                  4                   20
+``depth``                      limit [1,100] 5,    limit <= 50 2, 100 5, 500 10,
+                               [101,500] 25,       1000 20 (default 500)
+                               [501,1000] 50,
+                               > 1000 250
+                               (default 100)
 ``fundingRate``                —                   0, and 1 of its own 500 / 5 min
 ``premiumIndex``               —                   1
 ``order``                      —                   POST 0 (orders count on their own
@@ -49,7 +54,15 @@ DEFAULT_KLINE_LIMIT = 500
 FUTURES_KLINE_TIERS = ((99, 1), (499, 2), (1_000, 5))
 """(largest limit, weight): futures klines weigh by ``limit``; above the last tier 10."""
 FUTURES_KLINE_TOP_WEIGHT = 10
+DEFAULT_DEPTH_LIMIT: dict[MarketKind, int] = {MarketKind.SPOT: 100, MarketKind.FUTURES: 500}
+DEPTH_TIERS: dict[MarketKind, tuple[tuple[int, int], ...]] = {
+    MarketKind.SPOT: ((100, 5), (500, 25), (1_000, 50)),
+    MarketKind.FUTURES: ((50, 2), (100, 5), (500, 10)),
+}
+"""(largest limit, weight): the order book weighs by ``limit`` on both markets."""
+DEPTH_TOP_WEIGHT: dict[MarketKind, int] = {MarketKind.SPOT: 250, MarketKind.FUTURES: 20}
 _MS_PER_S = 1_000
+_MAX_LIMIT_DIGITS = 20
 
 FLAT_WEIGHTS: dict[MarketKind, dict[str, int]] = {
     MarketKind.SPOT: {"ping": 1, "time": 1, "exchangeInfo": 20, "klines": 2, "aggTrades": 4},
@@ -92,12 +105,30 @@ class Cost:
     extra: Mapping[str, int] = field(default_factory=dict)
 
 
-def futures_kline_weight(limit: int) -> int:
-    """Weight of a futures klines request for ``limit`` rows."""
-    for largest, weight in FUTURES_KLINE_TIERS:
+def _tiered(limit: int, tiers: tuple[tuple[int, int], ...], top: int) -> int:
+    for largest, weight in tiers:
         if limit <= largest:
             return weight
-    return FUTURES_KLINE_TOP_WEIGHT
+    return top
+
+
+def futures_kline_weight(limit: int) -> int:
+    """Weight of a futures klines request for ``limit`` rows."""
+    return _tiered(limit, FUTURES_KLINE_TIERS, FUTURES_KLINE_TOP_WEIGHT)
+
+
+def depth_weight(market: MarketKind, limit: int) -> int:
+    """Weight of an order book request for ``limit`` levels per side."""
+    return _tiered(limit, DEPTH_TIERS[market], DEPTH_TOP_WEIGHT[market])
+
+
+def _limit(query: Mapping[str, str], default: int) -> int:
+    """``limit`` as sent, else ``default`` (the route then refuses what is not a number;
+    "²" is a digit to ``isdigit`` but not to ``int``)."""
+    raw = query.get("limit", "")
+    return (
+        int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= _MAX_LIMIT_DIGITS else default
+    )
 
 
 def request_cost(
@@ -105,9 +136,9 @@ def request_cost(
 ) -> Cost:
     """The cost of a ``method`` request to ``endpoint`` (the path after the market prefix)."""
     if market is MarketKind.FUTURES and endpoint == "klines":
-        raw = query.get("limit", "")
-        limit = int(raw) if raw.isdigit() else DEFAULT_KLINE_LIMIT
-        return Cost(futures_kline_weight(limit))
+        return Cost(futures_kline_weight(_limit(query, DEFAULT_KLINE_LIMIT)))
+    if endpoint == "depth":
+        return Cost(depth_weight(market, _limit(query, DEFAULT_DEPTH_LIMIT[market])))
     by_method = METHOD_WEIGHTS[market].get((method, endpoint))
     if by_method is not None:
         return Cost(by_method)

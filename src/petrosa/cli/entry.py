@@ -17,6 +17,7 @@ EXTRA_OF_COMMAND = {
     "backfill": "extractor",
     "tradeengine": "tradeengine",
     "tabot": "tabot",
+    "socket-client": "socketclient",
 }
 """The extra each command group needs (each one includes the ``cli`` extra)."""
 MISSING_EXTRA_EXIT_CODE = 2

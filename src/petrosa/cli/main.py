@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from petrosa.cli import backfill, data_manager, exchange_sim, extract, tabot, tradeengine
+from petrosa.cli import (
+    backfill,
+    data_manager,
+    exchange_sim,
+    extract,
+    socket_client,
+    tabot,
+    tradeengine,
+)
 
 app = typer.Typer(
     no_args_is_help=True, help="petrosa crypto-trading platform", add_completion=False
@@ -15,6 +23,7 @@ app.add_typer(exchange_sim.app, name="exchange-sim")
 app.add_typer(extract.app, name="extract")
 app.add_typer(tradeengine.app, name="tradeengine")
 app.add_typer(tabot.app, name="tabot")
+app.add_typer(socket_client.app, name="socket-client")
 
 if __name__ == "__main__":
     app()

@@ -1,0 +1,159 @@
+"""Reading combined-stream frames and building what goes on NATS, on the hot path.
+
+A frame is ``{"stream": "<name>", "data": <payload>}``; the stream name alone says which
+symbol and stream type it is. The published message is
+``{"stream", "event_time", "received_at", "data"}`` with ``data`` byte for byte as the
+exchange sent it: the bytes are cut out of the frame and concatenated, never re-serialised
+(which would also cost most of the time per message at the throughput this service aims
+for). Only a frame laid out differently from Binance's (keys in another order, spaces)
+falls back to re-serialising the parsed payload, which keeps its values.
+
+Each message has a deterministic id, ``<stream name>:<the payload's own id>``: ``u`` (diff
+depth, bookTicker), ``lastUpdateId`` (spot partial depth), ``a`` (aggTrade), ``t`` (trade),
+``k.t`` and ``E`` (kline: one id per update of a candle), else the event time ``E``. The
+same numbers order the frames of a stream (:func:`order_key`), which is how a stream fed by
+two connections during a rotation stays in order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from petrosa.exchange.binance.streams import StreamKind
+
+_PREFIX = b'{"stream":"'
+_DATA_KEY = b'","data":'
+
+OrderKey = tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A market-data frame: its stream name, its payload parsed, and the payload's bytes."""
+
+    name: str
+    data: Any
+    data_raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ControlReply:
+    """``{"result": …, "id": …}`` or ``{"error": …, "id": …}``: never market data."""
+
+    id: Any
+    result: Any
+    error: Any
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
+@dataclass(frozen=True, slots=True)
+class OtherMessage:
+    """Anything else the server sends, e.g. an event such as ``serverShutdown``."""
+
+    body: Any
+
+    @property
+    def is_server_shutdown(self) -> bool:
+        body = self.body
+        if isinstance(body, dict):
+            inner = body.get("data")
+            return body.get("e") == "serverShutdown" or (
+                isinstance(inner, dict) and inner.get("e") == "serverShutdown"
+            )
+        return False
+
+
+Incoming = Frame | ControlReply | OtherMessage
+
+
+def read_frame(raw: bytes) -> Incoming:
+    """Classify one WebSocket message (raises ``orjson.JSONDecodeError`` on bad JSON)."""
+    body = orjson.loads(raw)
+    if isinstance(body, dict):
+        name = body.get("stream")
+        if isinstance(name, str) and "data" in body:
+            data = body["data"]
+            if isinstance(data, dict) and data.get("e") == "serverShutdown":
+                return OtherMessage(body)
+            return Frame(name, data, _data_slice(raw, name) or orjson.dumps(data))
+        if "id" in body and ("result" in body or "error" in body):
+            return ControlReply(body["id"], body.get("result"), body.get("error"))
+    return OtherMessage(body)
+
+
+def _data_slice(raw: bytes, name: str) -> bytes | None:
+    """The payload's bytes when the frame is exactly ``{"stream":"<name>","data":<payload>}``."""
+    head = _PREFIX + name.encode() + _DATA_KEY
+    if raw.startswith(head) and raw.endswith(b"}"):
+        return raw[len(head) : -1]
+    return None
+
+
+def order_key(kind: StreamKind, data: Any) -> OrderKey | None:
+    """The payload's own position in its stream; None when it carries no id or time."""
+    if not isinstance(data, dict):
+        return None
+    if kind is StreamKind.KLINE:
+        kline = data.get("k")
+        opened = kline.get("t") if isinstance(kline, dict) else None
+        event_time = data.get("E")
+        if isinstance(opened, int) and isinstance(event_time, int):
+            return (opened, event_time)
+        return None
+    key = _ID_FIELD.get(kind)
+    value = data.get(key) if key is not None else None
+    if value is None and kind is StreamKind.PARTIAL_DEPTH:
+        value = data.get("lastUpdateId")
+    if value is None:
+        value = data.get("E")
+    return (value,) if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+_ID_FIELD: dict[StreamKind, str] = {
+    StreamKind.DIFF_DEPTH: "u",
+    StreamKind.PARTIAL_DEPTH: "u",
+    StreamKind.BOOK_TICKER: "u",
+    StreamKind.AGG_TRADE: "a",
+    StreamKind.TRADE: "t",
+}
+
+
+def message_id(name: str, key: OrderKey | None, data_raw: bytes) -> str:
+    """``<stream>:<id>`` (kline ``<stream>:<k.t>:<E>``); a payload without any id is named by
+    a hash of its bytes, so a repeat still de-duplicates."""
+    if key is None:
+        return f"{name}:h{hashlib.blake2b(data_raw, digest_size=12).hexdigest()}"
+    if len(key) == 1:
+        return f"{name}:{key[0]}"
+    return f"{name}:" + ":".join(map(str, key))
+
+
+def event_time(data: Any) -> int | None:
+    """The exchange's event time ``E`` (epoch ms) when the payload has one."""
+    value = data.get("E") if isinstance(data, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def envelope(name: str, event_ms: int | None, received_ms: int, data_raw: bytes) -> bytes:
+    """``{"stream","event_time","received_at","data"}`` around the untouched payload bytes."""
+    event_text = b"null" if event_ms is None else str(event_ms).encode()
+    return b"".join(
+        (
+            _PREFIX,
+            name.encode(),
+            b'","event_time":',
+            event_text,
+            b',"received_at":',
+            str(received_ms).encode(),
+            b',"data":',
+            data_raw,
+            b"}",
+        )
+    )

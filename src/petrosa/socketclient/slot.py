@@ -1,0 +1,428 @@
+"""A connection slot: a set of streams of one endpoint, served by one WebSocket at a time.
+
+The slot outlives its connections. It owns the streams' state, the bounded queue and the
+one in-order publisher; connections come and go under it::
+
+    connect (attempt limiter, backoff) ─► serve ─┬─ closed / failed / stalled ─► backoff ─┐
+         ▲                                       └─ rotation due / serverShutdown         │
+         │                                            open the replacement, wait until     │
+         │                                            each stream delivered on it, close   │
+         │                                            the old one ─► serve the new one     │
+         └────────────────────────────────────────────────────────────────────────────────┘
+
+Per-stream order across a switch: both connections' readers feed the slot's one queue, in
+the order the event loop runs them, and a frame from a connection other than the stream's
+last source is taken only if its payload id (``frames.order_key``) is past the last one
+taken while that source is still open. So the overlap publishes each frame once, and never
+an older one after a newer one. Frames from one connection are taken as they come.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random as _random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from prometheus_client import Counter
+from websockets.exceptions import InvalidHandshake, InvalidURI
+
+from petrosa.contracts.market import Market
+from petrosa.exchange.binance.streams import Route, Stream
+from petrosa.socketclient.connection import Connection, combined_url
+from petrosa.socketclient.frames import (
+    ControlReply,
+    Frame,
+    OrderKey,
+    envelope,
+    event_time,
+    message_id,
+    order_key,
+    read_frame,
+)
+from petrosa.socketclient.metrics import Metrics
+from petrosa.socketclient.nats_link import NatsLink
+from petrosa.socketclient.pacing import (
+    CONTROL_WINDOW_S,
+    ReconnectBackoff,
+    SlidingWindow,
+    control_budget,
+    control_messages,
+)
+from petrosa.socketclient.publisher import Destination, FrameQueue, Outgoing, Publisher
+from petrosa.socketclient.watchdog import silence_limit_s
+
+log = logging.getLogger(__name__)
+
+BookFeed = Callable[[Any], None]
+CHECK_EVERY_S = 0.5
+
+
+@dataclass(frozen=True)
+class SlotTiming:
+    rotate_after_s: float
+    rotate_jitter_s: float
+    event_quiet_s: float
+    backoff_max_s: float
+    data_reset_s: float
+
+
+@dataclass(eq=False)
+class StreamState:
+    stream: Stream
+    destination: Destination
+    frames_in: Counter
+    duplicates: Counter
+    silence_limit_s: float
+    subscribed_at: float = field(default_factory=time.monotonic)
+    last_frame_at: float | None = None
+    last_key: OrderKey | None = None
+    last_source: Connection | None = None
+    book: BookFeed | None = None
+
+
+class ConnectionSlot:
+    """Streams of one (market, route), at most ``capacity`` of them, on one connection."""
+
+    def __init__(
+        self,
+        *,
+        market: Market,
+        route: Route,
+        number: int,
+        base_url: str,
+        capacity: int,
+        link: NatsLink,
+        metrics: Metrics,
+        connect_limiter: SlidingWindow,
+        timing: SlotTiming,
+        queue_size: int,
+        jetstream_window: int,
+        random: Callable[[], float] = _random.random,
+    ) -> None:
+        self.market, self.route, self.number = market, route, number
+        self.base_url = base_url
+        self.capacity = capacity
+        self.metrics = metrics
+        self.timing = timing
+        self.streams: dict[str, StreamState] = {}
+        self.queue = FrameQueue(queue_size)
+        self.publisher = Publisher(self.queue, link, window=jetstream_window)
+        self.current: Connection | None = None
+        self.incoming: Connection | None = None
+        """The replacement being opened during a rotation."""
+        self._limiter = connect_limiter
+        self._backoff = ReconnectBackoff(
+            max_s=timing.backoff_max_s, reset_after_s=timing.data_reset_s, random=random
+        )
+        self._random = random
+        self._shutdown_seen = asyncio.Event()
+        self._reconnect_now = asyncio.Event()
+        self._next_control_id = 1
+        self._tasks: list[asyncio.Task[None]] = []
+        self._dropped_full = metrics.dropped.labels(market.value, "queue_full")
+        self._dropped_unknown = metrics.dropped.labels(market.value, "unknown_stream")
+        self._dropped_bad = metrics.dropped.labels(market.value, "undecodable")
+        self._control_errors = metrics.control_errors.labels(market.value)
+        metrics.queued.labels(market.value, route.value, str(number)).set_function(
+            lambda: len(self.queue)
+        )
+
+    @property
+    def label(self) -> str:
+        return f"{self.market.value}/{self.route.value}#{self.number}"
+
+    @property
+    def room(self) -> int:
+        return self.capacity - len(self.streams)
+
+    # -- streams ----------------------------------------------------------------------------
+
+    def _state(self, stream: Stream, book: BookFeed | None) -> StreamState:
+        market, token = self.market.value, stream.type.subject_token
+        metrics = self.metrics
+        destination = Destination(
+            subject=stream.subject,
+            jetstream=stream.type.kind.value == "kline",
+            published=metrics.frames_out.labels(market, token),
+            lag=metrics.lag.labels(market, token),
+            unconfirmed=metrics.unconfirmed.labels(market),
+        )
+        state = StreamState(
+            stream=stream,
+            destination=destination,
+            frames_in=metrics.frames_in.labels(market, token),
+            duplicates=metrics.duplicates.labels(market, token),
+            silence_limit_s=silence_limit_s(stream.type, self.timing.event_quiet_s),
+            book=book,
+        )
+        metrics.last_frame_age.labels(market, stream.name).set_function(
+            lambda: time.monotonic() - (state.last_frame_at or state.subscribed_at)
+        )
+        return state
+
+    def place(self, stream: Stream, book: BookFeed | None = None) -> None:
+        """Take ``stream`` before the slot starts (it goes into the first URL)."""
+        self.streams[stream.name] = self._state(stream, book)
+
+    async def subscribe(self, streams: Iterable[tuple[Stream, BookFeed | None]]) -> None:
+        """Add streams to the running slot: SUBSCRIBE on its open connections, paced."""
+        added: list[str] = []
+        for stream, book in streams:
+            self.streams[stream.name] = self._state(stream, book)
+            added.append(stream.name)
+        await self._control("SUBSCRIBE", added)
+
+    async def unsubscribe(self, names: Iterable[str]) -> None:
+        """Remove streams: their frames are ignored from now on, then UNSUBSCRIBE, paced."""
+        removed = [name for name in names if self.streams.pop(name, None) is not None]
+        for name in removed:
+            with contextlib.suppress(KeyError):
+                self.metrics.last_frame_age.remove(self.market.value, name)
+        await self._control("UNSUBSCRIBE", removed)
+
+    async def _control(self, method: str, names: list[str]) -> None:
+        if not names:
+            return
+        for connection in (self.current, self.incoming):
+            if connection is None or not connection.is_open:
+                continue  # a connection opened later takes the streams from its URL
+            for message in control_messages(method, names, self._next_control_id):
+                self._next_control_id += 1
+                try:
+                    await connection.send(message)
+                except Exception as error:  # closed meanwhile: its successor's URL has them
+                    log.info("%s: %s not sent (%s)", self.label, method, error)
+                    break
+
+    # -- the hot path -----------------------------------------------------------------------
+
+    def handle(self, connection: Connection, raw: bytes) -> None:
+        """One message from a connection's reader: classify, order, enqueue."""
+        received_ms = time.time_ns() // 1_000_000
+        try:
+            incoming = read_frame(raw)
+        except orjson.JSONDecodeError:
+            self._dropped_bad.inc()
+            return
+        if isinstance(incoming, Frame):
+            self._take(connection, incoming, received_ms)
+        elif isinstance(incoming, ControlReply):
+            if incoming.failed:
+                self._control_errors.inc()
+                log.error(
+                    "%s: control message %s refused: %s", self.label, incoming.id, incoming.error
+                )
+                self._reconnect_now.set()  # its URL restores the intended streams
+        elif incoming.is_server_shutdown:
+            log.info("%s: serverShutdown received; rotating now", self.label)
+            self._shutdown_seen.set()
+
+    def _take(self, connection: Connection, frame: Frame, received_ms: int) -> None:
+        state = self.streams.get(frame.name)
+        if state is None:
+            self._dropped_unknown.inc()
+            return
+        now = time.monotonic()
+        state.last_frame_at = connection.last_data_at = now
+        if connection.first_data_at is None:
+            connection.first_data_at = now
+        connection.delivered.add(frame.name)
+        state.frames_in.inc()
+        key = order_key(state.stream.type.kind, frame.data)
+        if key is not None:
+            source = state.last_source
+            if (
+                source is not None
+                and source is not connection
+                and source.is_open
+                and state.last_key is not None
+                and key <= state.last_key
+            ):
+                state.duplicates.inc()
+                return
+            state.last_key, state.last_source = key, connection
+        if state.book is not None:
+            state.book(frame.data)
+        event_ms = event_time(frame.data)
+        item = Outgoing(
+            state.destination,
+            envelope(frame.name, event_ms, received_ms, frame.data_raw),
+            message_id(frame.name, key, frame.data_raw),
+            event_ms,
+        )
+        if not self.queue.offer(item):
+            self._dropped_full.inc()
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self.publisher.run(), name=f"publisher-{self.label}"),
+            asyncio.create_task(self._run(), name=f"slot-{self.label}"),
+        ]
+
+    @property
+    def tasks(self) -> list[asyncio.Task[None]]:
+        return self._tasks
+
+    async def stop(self, flush_s: float = 5.0) -> None:
+        supervisor = self._tasks[1:] if self._tasks else []
+        for task in supervisor:
+            task.cancel()
+        for task in supervisor:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for connection in (self.incoming, self.current):
+            if connection is not None:
+                await connection.close()
+        await self.publisher.flush(flush_s)
+        for task in self._tasks[:1]:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.metrics.queued.remove(self.market.value, self.route.value, str(self.number))
+
+    async def _run(self) -> None:
+        connection: Connection | None = None
+        while True:
+            if connection is None:
+                connection = await self._connect()
+            self.current = connection
+            reason = await self._serve(connection)
+            self._count(reason)
+            if reason in ("rotation", "shutdown"):
+                connection = await self._replace(connection)
+                continue
+            data_s = connection.data_seconds()
+            await connection.close()
+            delay = self._backoff.record(data_flowed_s=data_s)
+            log.warning(
+                "%s: connection %s (%s); reconnecting in %.1f s",
+                self.label,
+                connection.number,
+                reason,
+                delay,
+            )
+            self.current = connection = None
+            await asyncio.sleep(delay)
+
+    def _count(self, reason: str) -> None:
+        self.metrics.reconnects.labels(self.market.value, self.route.value, reason).inc()
+
+    def _url(self) -> str:
+        return combined_url(self.base_url, self.route.path_prefix, sorted(self.streams))
+
+    async def _open(self) -> Connection:
+        await self._limiter.acquire()
+        connection = await Connection.open(
+            self._url(), pacer=SlidingWindow(control_budget(self.market), CONTROL_WINDOW_S)
+        )
+        connection.start_reading(self.handle)
+        return connection
+
+    async def _connect(self) -> Connection:
+        """Open a connection, retrying forever with capped, jittered backoff."""
+        while True:
+            try:
+                connection = await self._open()
+                log.info(
+                    "%s: connection %s open (%d streams)",
+                    self.label,
+                    connection.number,
+                    len(self.streams),
+                )
+                return connection
+            except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as error:
+                delay = self._backoff.record(data_flowed_s=0.0)
+                self._count("failed")
+                log.warning(
+                    "%s: cannot connect (%s); retrying in %.1f s",
+                    self.label,
+                    error or type(error).__name__,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+
+    async def _serve(self, connection: Connection) -> str:
+        """Until the connection must go: closed, stalled, control_error, rotation, shutdown."""
+        self._shutdown_seen.clear()
+        self._reconnect_now.clear()
+        rotate_at = (
+            connection.opened_at
+            + self.timing.rotate_after_s
+            - self._random() * self.timing.rotate_jitter_s
+        )
+        assert connection.reader is not None
+        while True:
+            await asyncio.wait([connection.reader], timeout=CHECK_EVERY_S)
+            if connection.reader.done():
+                return "closed"
+            if self._shutdown_seen.is_set():
+                return "shutdown"
+            if self._reconnect_now.is_set():
+                return "control_error"
+            now = time.monotonic()
+            if connection.data_seconds() >= self.timing.data_reset_s:
+                self._backoff.succeeded()
+            stale = self._stale_stream(connection, now)
+            if stale is not None:
+                log.warning(
+                    "%s: stream %s silent past %.1f s; reconnecting",
+                    self.label,
+                    stale.stream.name,
+                    stale.silence_limit_s,
+                )
+                return "stalled"
+            if now >= rotate_at:
+                return "rotation"
+
+    def _stale_stream(self, connection: Connection, now: float) -> StreamState | None:
+        for state in self.streams.values():
+            since = max(state.last_frame_at or 0.0, state.subscribed_at, connection.opened_at)
+            if now - since > state.silence_limit_s:
+                return state
+        return None
+
+    async def _replace(self, old: Connection) -> Connection:
+        """Open the replacement first; close ``old`` once every stream delivered on the new
+        one (or ``old`` died, or the streams' silence limits passed)."""
+        try:
+            new = await self._open()
+        except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as error:
+            log.warning("%s: replacement failed (%s); reconnecting", self.label, error)
+            await old.close()
+            return await self._connect()
+        self.incoming = new
+        limit = max((s.silence_limit_s for s in self.streams.values()), default=5.0)
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline and old.is_open and new.is_open:
+            if set(self.streams) <= new.delivered:
+                break
+            await asyncio.sleep(0.05)
+        await old.close()
+        self.incoming = None
+        log.info("%s: connection %s replaced by %s", self.label, old.number, new.number)
+        return new
+
+    # -- health -----------------------------------------------------------------------------
+
+    def problems(self, now: float | None = None) -> list[str]:
+        """Why this slot is not serving fresh data now (empty when it is)."""
+        now = time.monotonic() if now is None else now
+        connection = self.current
+        if connection is None or not connection.is_open:
+            return [f"connection {self.label} not open"]
+        found = []
+        for state in self.streams.values():
+            if state.last_frame_at is None:
+                found.append(f"stream {self.market.value} {state.stream.name}: no frame yet")
+            elif now - state.last_frame_at > state.silence_limit_s:
+                age = now - state.last_frame_at
+                found.append(f"stream {self.market.value} {state.stream.name}: silent {age:.0f} s")
+        return found

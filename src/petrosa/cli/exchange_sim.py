@@ -60,6 +60,13 @@ def serve(
     ws_firehose_streams: Annotated[
         str | None, typer.Option(help="Firehose stream types (default aggTrade,trade,bookTicker)")
     ] = None,
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Start a scenario with the server: name:SYMBOL[:market], repeatable "
+            "(iceberg, spread_blowout, imbalance, buy_burst, funding_extreme)"
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="Log level")] = "info",
 ) -> None:
     """Serve Binance's market-data REST API and WebSocket streams over a synthetic market.
@@ -88,6 +95,7 @@ def serve(
         "ws_pong_timeout_s": ws_pong_timeout_s,
         "ws_firehose_rate": ws_firehose_rate,
         "ws_firehose_streams": ws_firehose_streams,
+        "scenarios": scenario or None,
     }
     try:
         settings = SimulatorSettings(**{k: v for k, v in given.items() if v is not None})
@@ -103,6 +111,10 @@ def serve(
     if settings.ws_firehose_rate:
         kinds = ",".join(settings.ws_firehose_streams)
         typer.echo(f"firehose: {settings.ws_firehose_rate} events/s per {kinds} stream", err=True)
+    for wanted in settings.scenarios:
+        typer.echo(
+            f"scenario: {wanted.name.value} on {wanted.market_kind.value} {wanted.symbol}", err=True
+        )
     run_server(settings, log_level=log_level)
 
 

@@ -23,6 +23,8 @@ from petrosa.exchange.simulator.desk import PaperDesk
 from petrosa.exchange.simulator.errors import install_error_handler
 from petrosa.exchange.simulator.gate import RateLimitGate
 from petrosa.exchange.simulator.responses import JsonResponse
+from petrosa.exchange.simulator.scenarios import api as scenario_api
+from petrosa.exchange.simulator.scenarios.board import ScenarioBoard
 from petrosa.exchange.simulator.settings import SimulatorSettings
 from petrosa.exchange.simulator.venue import Venue
 from petrosa.exchange.simulator.ws import api as stream_api
@@ -48,6 +50,10 @@ def create_app(settings: SimulatorSettings | None = None, *, clock: Clock | None
     paper = PaperDesk(venue)
     venue.on_reset(paper.reset)
     app.state.paper = paper
+    scenarios = ScenarioBoard(venue)
+    for wanted in settings.scenarios:
+        scenarios.start(wanted)
+    app.state.scenarios = scenarios
     app.state.metrics = control.metrics_registry(venue)
     streams = StreamHub(settings, clock_ms=venue.now_ms, open_feed=market_feeds(venue))
     venue.on_reset(streams.faults.clear)
@@ -59,6 +65,7 @@ def create_app(settings: SimulatorSettings | None = None, *, clock: Clock | None
     for router in (trading.v1, trading_algo.router, trading.v2, trading.v3, trading.inspection):
         app.include_router(router)
     app.include_router(control.health)
+    app.include_router(scenario_api.router)
     app.include_router(control.sim)
     app.include_router(stream_api.router)
     app.add_route("/metrics", control.metrics_endpoint, include_in_schema=False)

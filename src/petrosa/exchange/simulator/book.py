@@ -143,6 +143,7 @@ class BookModel:
         self._id_origin = market.stream("book:ids") % ID_ORIGIN_SPREAD
         self._gap_key = market.stream("book:id-gap")
         self._books: OrderedDict[int, Book] = OrderedDict()
+        self._books_version = market.overlay_version
 
     # -- public ---------------------------------------------------------------------------
 
@@ -204,9 +205,16 @@ class BookModel:
 
     def _book(self, step: int) -> Book:
         books = self._books
+        if self._books_version != self.market.overlay_version:
+            books.clear()  # a scenario started or ended: cached future steps may change
+            self._books_version = self.market.overlay_version
         book = books.get(step)
         if book is None:
-            book = books[step] = self.source.book(step)
+            book = self.source.book(step)
+            overlay = self.market.overlay
+            if overlay is not None:
+                book = overlay.edit_book(book)
+            books[step] = book
             if len(books) > BOOKS_CACHED:
                 books.popitem(last=False)
         else:

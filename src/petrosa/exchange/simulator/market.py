@@ -17,6 +17,7 @@ Prices are shared by the spot and futures markets (up to tick size); activity is
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,6 +30,9 @@ from petrosa.exchange.simulator.tree import (
     distribute,
     free_prices,
 )
+
+if TYPE_CHECKING:
+    from petrosa.exchange.simulator.overlay import MarketOverlay
 
 
 class Level(IntEnum):
@@ -106,6 +110,8 @@ class SyntheticMarket:
         self._id_cache_stop = self.listing_day
         self._agg_origin = np.zeros(1, dtype=np.int64)
         self._trade_origin = np.zeros(1, dtype=np.int64)
+        self.overlay: MarketOverlay | None = None
+        """Scripted scenarios edit what this market serves (``scenarios``); None: quiet."""
 
     # -- public ---------------------------------------------------------------------------
 
@@ -128,7 +134,20 @@ class SyntheticMarket:
         return key
 
     def nodes(self, level: Level, first: int, stop: int) -> Bars:
-        """Nodes of ``level`` with index (open time / level length) in [first, stop)."""
+        """Nodes of ``level`` with index (open time / level length) in [first, stop), as
+        served: with the trades a scenario edits (``overlay``) aggregated into them."""
+        nodes = self.tree_nodes(level, first, stop)
+        if self.overlay is None or len(nodes) == 0:
+            return nodes
+        return self.overlay.edit_nodes(self, level, nodes)
+
+    @property
+    def overlay_version(self) -> int:
+        """Changes whenever a scenario starts or ends on this market (keys caches)."""
+        return 0 if self.overlay is None else self.overlay.version
+
+    def tree_nodes(self, level: Level, first: int, stop: int) -> Bars:
+        """Nodes of ``level`` with index in [first, stop) as the tree draws them."""
         first = max(first, self.first_index(level))
         if stop <= first:
             return empty_bars()
@@ -140,7 +159,7 @@ class SyntheticMarket:
         if parent_level is Level.DAY:
             children = self._days(parent_first, parent_stop, with_hours=True)[1]
         else:
-            parents = self.nodes(parent_level, parent_first, parent_stop)
+            parents = self.tree_nodes(parent_level, parent_first, parent_stop)
             children = self._children(parents, parent_level)
         offset = parent_first * fan
         return children.take(slice(first - offset, stop - offset))

@@ -42,10 +42,11 @@ def premium_index(market: SyntheticMarket, now: int) -> PremiumIndex:
     mark = amount(last_price(market, now))
     event = now // funding.FUNDING_INTERVAL_MS
     rate = padded_text(_funding_rate(market, event), funding.RATE_DECIMALS, RATE_TEXT_DECIMALS)
-    return PremiumIndex(
+    index = PremiumIndex(
         mark_price=mark,
         index_price=mark,
         estimated_settle_price=mark,
         funding_rate=rate,
         next_funding_time=(event + 1) * funding.FUNDING_INTERVAL_MS,
     )
+    return index if market.overlay is None else market.overlay.edit_premium(index, now)

@@ -39,16 +39,17 @@ def price_of(market: SyntheticMarket, ticks: int) -> Decimal:
 
 def last_price(market: SyntheticMarket, now: int) -> Decimal:
     """The price of the last trade at or before ``now`` (a minute's open before its first)."""
-    opening, times, prices = _minute_tape(market, now // MINUTE_MS)
+    opening, times, prices = _minute_tape(market, now // MINUTE_MS, market.overlay_version)
     done = int(np.searchsorted(times, now, side="right"))
     return price_of(market, int(prices[done - 1]) if done else opening)
 
 
 @lru_cache(maxsize=MINUTE_TAPES_CACHED)
-def _minute_tape(market: SyntheticMarket, minute: int) -> tuple[int, Ints, Ints]:
+def _minute_tape(market: SyntheticMarket, minute: int, version: int) -> tuple[int, Ints, Ints]:
     """A minute's opening price and its trades' times and prices (in time order). The tape
-    is a pure function of the market's seed, so a minute is replayed once, not per request
-    (replaying costs milliseconds; the mark price is asked for by every order)."""
+    is a pure function of the market's seed (and its scenarios' ``version``), so a minute is
+    replayed once, not per request (replaying costs milliseconds; the mark price is asked
+    for by every order)."""
     bar = market.nodes(Level.MINUTE, minute, minute + 1)
     trades = minute_trades(market, bar)
     return int(bar.open[0]), trades.time, trades.price

@@ -8,7 +8,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from petrosa.contracts.market import DEFAULT_SYMBOLS, Market
@@ -20,6 +20,7 @@ from petrosa.exchange.binance.streams import (
     SERVER_PING_INTERVAL_S,
     StreamKind,
 )
+from petrosa.exchange.simulator.scenarios import ScenarioRequest, parse_spec
 from petrosa.exchange.simulator.ws.firehose import FIREHOSE_KINDS
 from petrosa.webauth import DEFAULT_MAX_BODY_BYTES
 
@@ -121,6 +122,25 @@ class SimulatorSettings(BaseSettings):
     """Stream types the firehose feeds, comma-separated (aggTrade, trade, bookTicker)."""
     ws_compression: bool = False
     """Offer permessage-deflate to clients that ask (it costs the firehose most of its rate)."""
+    scenarios: Annotated[tuple[ScenarioRequest, ...], NoDecode] = ()
+    """Scenarios started with the server, ``name:SYMBOL[:market]`` comma-separated (each with
+    its default length and parameters, from the first step after the clock's start)."""
+
+    @field_validator("scenarios", mode="before")
+    @classmethod
+    def _parse_scenarios(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part for part in value.split(",") if part.strip()]
+        if isinstance(value, list | tuple):
+            return [parse_spec(v) if isinstance(v, str) else v for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _scenarios_listed(self) -> SimulatorSettings:
+        for request in self.scenarios:
+            if request.symbol not in self.symbols:
+                raise ValueError(f"scenario {request.name.value}: {request.symbol} is not listed")
+        return self
 
     @field_validator("ws_firehose_streams", mode="before")
     @classmethod

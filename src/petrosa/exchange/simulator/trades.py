@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from petrosa.exchange.simulator.bars import ADDITIVE, Bars, Ints
-from petrosa.exchange.simulator.market import MINUTE_MS, SyntheticMarket
+from petrosa.exchange.simulator.market import MINUTE_MS, Level, SyntheticMarket
 from petrosa.exchange.simulator.noise import normal, uniform
 from petrosa.exchange.simulator.tree import split_total
 
@@ -92,7 +92,19 @@ def _shares(total: int, draws: NDArray[np.float64]) -> Ints:
 
 
 def minute_trades(market: SyntheticMarket, bar: Bars) -> AggTrades:
-    """All aggregate trades of the one-minute ``bar``."""
+    """All aggregate trades of the one-minute ``bar``, as a running scenario edits them
+    (drawn from the tree's own minute: the edited candle only sums them up)."""
+    start = int(bar.start[0])
+    overlay = market.overlay
+    if overlay is None or not overlay.edits_trades(start, start + MINUTE_MS):
+        return _drawn_trades(market, bar)
+    minute = start // MINUTE_MS
+    tree_bar = market.tree_nodes(Level.MINUTE, minute, minute + 1)
+    return overlay.edit_trades(_drawn_trades(market, tree_bar))
+
+
+def _drawn_trades(market: SyntheticMarket, bar: Bars) -> AggTrades:
+    """The trades the tree's minute ``bar`` holds."""
     count = int(bar.aggs[0])
     if count < ANCHORS:
         raise ValueError("a minute needs at least 4 aggregate trades")
@@ -141,7 +153,9 @@ def partial_minute(market: SyntheticMarket, bar: Bars, now: int) -> Bars:
         columns[f"aggs_{side}"] = np.array([count])
         columns[f"extra_{side}"] = np.array([individual - count])
         columns[f"lots_{side}"] = np.array([volume - individual])
-        columns[f"quote_{side}"] = np.array([full_quote * volume // full_volume])
+        # a scenario may leave a side without trades for a whole minute
+        quote = full_quote * volume // full_volume if full_volume else 0
+        columns[f"quote_{side}"] = np.array([quote])
     return replace(
         bar,
         high=np.array([done.price.max()]),

@@ -49,9 +49,9 @@ class KlineFeed:
         self._cadence_ms = cadence_of(stream)
         self._emitted_ms = now_ms
         """Events up to this time are out (or predate the feed)."""
-        self._settled: tuple[int, Bars | None, Bars] | None = None
-        """(minute, the current kline's finished minutes before it, the minute's candle):
-        generated once per minute, not per event."""
+        self._settled: tuple[tuple[int, int], Bars | None, Bars] | None = None
+        """((minute, scenario version), the current kline's finished minutes before it, the
+        minute's candle): generated once per minute, not per event."""
 
     def poll(self, now_ms: int) -> list[bytes]:
         if now_ms <= self._emitted_ms:
@@ -83,9 +83,10 @@ class KlineFeed:
         """The kline holding ``at_ms``, as ``klines`` gives it at ``at_ms``: its finished
         minutes (merged once per minute) and the minute in progress up to ``at_ms``."""
         minute = at_ms // MINUTE_MS
-        if self._settled is None or self._settled[0] != minute:
+        key = (minute, self._market.overlay_version)
+        if self._settled is None or self._settled[0] != key:
             bar = self._market.nodes(Level.MINUTE, minute, minute + 1)
-            self._settled = (minute, self._finished_minutes(minute), bar)
+            self._settled = (key, self._finished_minutes(minute), bar)
         _, finished, bar = self._settled
         if len(bar) == 0:  # before the listing
             return klines(self._market, KlineQuery(self._interval, None, at_ms, 1), at_ms)

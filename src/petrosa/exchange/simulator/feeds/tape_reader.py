@@ -22,8 +22,9 @@ class TapeReader:
     def __init__(self, market: SyntheticMarket, start_ms: int) -> None:
         self._market = market
         self._minute = max(start_ms // MINUTE_MS, market.first_index(Level.MINUTE))
-        self._quarter: tuple[int, Bars] | None = None
-        self._trades: tuple[int, AggTrades] | None = None
+        self._quarter: tuple[int, int, Bars] | None = None
+        self._trades: tuple[int, int, AggTrades] | None = None
+        """(quarter or minute, the market's scenario version, what it holds)."""
         trades = self._trades_of(self._minute)
         self._next_id = int(trades.id[0]) + int(np.searchsorted(trades.time, start_ms, "right"))
         """The first trade not read yet."""
@@ -55,15 +56,16 @@ class TapeReader:
         return AggTrades.concat(found)
 
     def _trades_of(self, minute: int) -> AggTrades:
-        if self._trades is not None and self._trades[0] == minute:
-            return self._trades[1]
+        version = self._market.overlay_version
+        if self._trades is not None and self._trades[:2] == (minute, version):
+            return self._trades[2]
         quarter = minute // QUARTER_MINUTES
-        if self._quarter is None or self._quarter[0] != quarter:
+        if self._quarter is None or self._quarter[:2] != (quarter, version):
             first = quarter * QUARTER_MINUTES
             bars = self._market.nodes(Level.MINUTE, first, first + QUARTER_MINUTES)
-            self._quarter = (quarter, bars)
-        bars = self._quarter[1]
+            self._quarter = (quarter, version, bars)
+        bars = self._quarter[2]
         row = int(np.searchsorted(bars.start, minute * MINUTE_MS))
         trades = minute_trades(self._market, bars.take(slice(row, row + 1)))
-        self._trades = (minute, trades)
+        self._trades = (minute, version, trades)
         return trades

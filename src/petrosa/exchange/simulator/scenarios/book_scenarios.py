@@ -6,8 +6,7 @@ still equals ``/depth``); trades and candles are left alone.
 Sizes are read against ``realtime`` strategy defaults (STRATEGIES.md 4.2-4.4), each with
 margin: an iceberg refill is q1 < 0.5 q0 then q2 > 0.8 q0 (here 0.2 and 1.0); a blow-out
 needs ratio > 2.5, > 10 bps and a depth drop > 0.5 (here 30 bps, depth x 0.15); an
-imbalance needs I >= 0.30 over the 10 best levels for 10 s (here the favoured side x 3, the
-other x 0.5, so I is about 0.7 for typical sizes and above 0.4 for very uneven ones).
+imbalance needs I >= 0.30 over the 10 best levels for 10 s (here at least 0.6).
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from petrosa.exchange.simulator.book import STEP_MS
 from petrosa.exchange.simulator.book_levels import LEVEL_NOTIONAL, Book, Side
 from petrosa.exchange.simulator.market import SyntheticMarket
 from petrosa.exchange.simulator.scenarios.base import Scenario
-from petrosa.exchange.simulator.scenarios.levels import behind, scaled, with_level
+from petrosa.exchange.simulator.scenarios.levels import added, behind, capped, scaled, with_level
 
 BPS = 1e-4
 EDITED_LEVELS = 20
@@ -148,24 +147,36 @@ class SpreadBlowout(Scenario):
 class ImbalanceParams(StrictParams):
     side: Literal["bid", "ask"] = "bid"
     """The heavy side: bid (buy pressure) or ask."""
-    heavy_factor: float = Field(default=3.0, ge=1, le=1_000)
-    light_factor: float = Field(default=0.5, gt=0, le=1)
+    heavy_add: float = Field(default=2.0, gt=0, le=1_000)
+    """Added to each of the heavy side's best levels, in typical level sizes."""
+    light_cap: float = Field(default=0.5, gt=0, le=1_000)
+    """The light side's best levels hold at most this, in typical level sizes."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class Imbalance(Scenario):
-    """One side's best levels heavier, the other's lighter, for the whole window."""
+    """One side's best levels heavier, the other's lighter, for the whole window. Sizes are
+    set, not scaled, so the skew holds whatever the quiet sizes: with the defaults the 10
+    best levels give I >= (20 - 5) / (20 + 5) = 0.6 (the trigger is 0.30)."""
 
     settings: ImbalanceParams
+    typical_lots: float
 
     def edit_book(self, book: Book) -> Book:
-        heavy, light = self.settings.heavy_factor, self.settings.light_factor
-        bid_factor, ask_factor = (heavy, light) if self.settings.side == "bid" else (light, heavy)
-        return replace(
-            book,
-            bids=scaled(book.bids, EDITED_LEVELS, bid_factor),
-            asks=scaled(book.asks, EDITED_LEVELS, ask_factor),
+        add = round(self.settings.heavy_add * self.typical_lots)
+        cap = max(1, round(self.settings.light_cap * self.typical_lots))
+        heavy_bids = self.settings.side == "bid"
+        bids = (
+            added(book.bids, EDITED_LEVELS, add)
+            if heavy_bids
+            else capped(book.bids, EDITED_LEVELS, cap)
         )
+        asks = (
+            capped(book.asks, EDITED_LEVELS, cap)
+            if heavy_bids
+            else added(book.asks, EDITED_LEVELS, add)
+        )
+        return replace(book, bids=bids, asks=asks)
 
     def params(self) -> dict[str, Any]:
         return self.settings.model_dump()

@@ -20,6 +20,7 @@ from petrosa.exchange.simulator.scenarios.book_scenarios import (
     ImbalanceParams,
     SpreadBlowout,
     SpreadParams,
+    typical_level_lots,
 )
 from petrosa.exchange.simulator.scenarios.burst import BurstParams, BuyBurst, burst_span_ms
 from petrosa.exchange.simulator.scenarios.funding_extreme import FundingExtreme, FundingParams
@@ -75,7 +76,8 @@ def _spread(head: Head, market: SyntheticMarket, settings: SpreadParams) -> Scen
 
 
 def _imbalance(head: Head, market: SyntheticMarket, settings: ImbalanceParams) -> Scenario:
-    return Imbalance(**head.fields(head.end_ms), settings=settings)
+    lots = typical_level_lots(market)
+    return Imbalance(**head.fields(head.end_ms), settings=settings, typical_lots=lots)
 
 
 def _burst(head: Head, market: SyntheticMarket, settings: BurstParams) -> Scenario:

@@ -12,7 +12,7 @@ from petrosa.exchange.simulator.book_levels import Levels, Side
 
 def _order_key(side: Side, price: Ints | int) -> Ints:
     """Prices as an ascending key in the side's best-first order."""
-    return np.asarray(price, dtype=np.int64) * -int(side)
+    return np.asarray(price, dtype=np.int64) * int(side)
 
 
 def with_level(levels: Levels, side: Side, price: int, qty: int) -> Levels:
@@ -46,4 +46,18 @@ def scaled(levels: Levels, count: int, factor: float) -> Levels:
     sizes = levels.qty.copy()
     top = sizes[:count]
     sizes[:count] = np.maximum(1, np.rint(top * factor)).astype(np.int64)
+    return Levels(levels.price, sizes)
+
+
+def added(levels: Levels, count: int, lots: int) -> Levels:
+    """``lots`` more at each of the best ``count`` levels."""
+    sizes = levels.qty.copy()
+    sizes[:count] += lots
+    return Levels(levels.price, sizes)
+
+
+def capped(levels: Levels, count: int, lots: int) -> Levels:
+    """The best ``count`` levels holding at most ``lots`` each."""
+    sizes = levels.qty.copy()
+    sizes[:count] = np.minimum(sizes[:count], lots)
     return Levels(levels.price, sizes)

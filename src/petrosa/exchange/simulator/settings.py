@@ -139,7 +139,8 @@ class SimulatorSettings(BaseSettings):
     def _scenarios_listed(self) -> SimulatorSettings:
         for request in self.scenarios:
             if request.symbol not in self.symbols:
-                raise ValueError(f"scenario {request.name.value}: {request.symbol} is not listed")
+                wanted = f"{request.name.value}:{request.symbol}"
+                raise ValueError(f"scenarios: {wanted} names a symbol not listed")
         return self
 
     @field_validator("ws_firehose_streams", mode="before")

@@ -117,8 +117,13 @@ def test_the_quiet_book_never_holds_an_imbalance_for_ten_seconds() -> None:
 
 @pytest.mark.parametrize("name", ["iceberg", "spread_blowout", "imbalance", "buy_burst"])
 @pytest.mark.parametrize("kind", [MarketKind.SPOT, MarketKind.FUTURES])
-def test_diff_depth_rebuilds_the_snapshot_across_start_and_end(name: str, kind: MarketKind) -> None:
+@pytest.mark.parametrize("now_ms", [NOW_MS, NOW_MS // 60_000 * 60_000])
+def test_diff_depth_rebuilds_the_snapshot_across_start_and_end(
+    name: str, kind: MarketKind, now_ms: int
+) -> None:
+    """Also from a whole minute: a burst starting then must not move the book before it."""
     venue, clock, board = board_venue()
+    clock.set(now_ms)
     market = kind.value
     feed = feed_of(venue, "btcusdt@depth@100ms", market, clock.now_ms())
     model = venue.book(kind, "BTCUSDT")

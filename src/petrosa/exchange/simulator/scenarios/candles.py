@@ -43,7 +43,11 @@ def _rebuilt(market: SyntheticMarket, level: Level, start: int, touches: Touches
 
 
 def summed(tree: Bars, trades: AggTrades) -> Bars:
-    """A minute candle made of ``trades`` (ids from the tree's minute ``tree``)."""
+    """A minute candle made of ``trades`` (ids from the tree's minute ``tree``).
+
+    The open stays the tree's: it is the price before the minute's first trade (the last
+    price a reader gets until then, and the book's anchor), so a scenario starting inside
+    the minute must not change it; high and low include it, as they always do."""
     columns: dict[str, np.ndarray] = {}
     for side, mask in (("buy", ~trades.buyer_maker), ("sell", trades.buyer_maker)):
         aggs = int(mask.sum())
@@ -55,9 +59,9 @@ def summed(tree: Bars, trades: AggTrades) -> Bars:
         columns[f"quote_{side}"] = np.array([int((trades.price[mask] * trades.qty[mask]).sum())])
     return Bars(
         start=tree.start,
-        open=trades.price[:1],
-        high=np.array([trades.price.max()]),
-        low=np.array([trades.price.min()]),
+        open=tree.open,
+        high=np.maximum(tree.open, trades.price.max()),
+        low=np.minimum(tree.open, trades.price.min()),
         close=trades.price[-1:],
         first_agg_id=tree.first_agg_id,
         first_trade_id=tree.first_trade_id,

@@ -76,7 +76,8 @@ async def _catch_up(
     socket: ClientConnection, client: _Client, sim: httpx.AsyncClient
 ) -> dict[str, Any]:
     """Read frames until the client's book is at the served step; that snapshot."""
-    snapshot = (await sim.get("/api/v3/depth", params={"symbol": "BTCUSDT", "limit": 1000})).json()
+    depth = await sim.get("/api/v3/depth", params={"symbol": "BTCUSDT", "limit": 1000})
+    snapshot: dict[str, Any] = depth.json()
     newest = (await sim.get("/api/v3/aggTrades", params={"symbol": "BTCUSDT", "limit": 1})).json()
     newest = [t for t in newest if t["T"] > client.opened_ms]  # the stream starts at opening
     while client.last_id < snapshot["lastUpdateId"] or (

@@ -154,3 +154,27 @@ def _short(name: str) -> dict[str, float]:
 
 def _changes(event: dict[str, Any]) -> DepthChanges:
     return DepthChanges(event["U"], event["u"], event.get("pu", 0), event["b"], event["a"])
+
+
+@pytest.mark.parametrize("kind", [MarketKind.SPOT, MarketKind.FUTURES])
+def test_the_quiet_book_shows_fewer_than_three_refills_at_any_bid(kind: MarketKind) -> None:
+    """Quiet levels re-size now and then (every 3 s to 5 min): two draws in a row can look
+    like one refill, but not the three in 300 s the detector needs (the margin is thin: at
+    most two here)."""
+    venue, _, _ = board_venue()
+    seen: dict[int, list[tuple[int, int]]] = {}
+    for step in second_samples(NOW_MS // STEP_MS, 300):
+        book = book_at(venue, kind, "BTCUSDT", step)
+        centre = mid(book)
+        for price, qty in zip(book.bids.price.tolist(), book.bids.qty.tolist(), strict=True):
+            if abs(price - centre) / centre < 0.01:
+                seen.setdefault(price, []).append((step, qty))
+    for observations in seen.values():
+        refills = sum(
+            1
+            for (t0, q0), (_, q1), (t2, q2) in zip(
+                observations, observations[1:], observations[2:], strict=False
+            )
+            if t2 - t0 <= 5 * STEPS_PER_S and q1 < 0.5 * q0 and q2 > 0.8 * q0
+        )
+        assert refills < 3

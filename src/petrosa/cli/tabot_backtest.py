@@ -56,7 +56,7 @@ def backtest(
     an opposite signal (next open) or the end of data.
     """
     from petrosa.contracts import Market
-    from petrosa.tabot.backtest import Chosen, FillRules, Spec, rows_before
+    from petrosa.tabot.backtest import FillRules, Spec, rows_before
     from petrosa.tabot.backtest.engine import running
 
     chosen = _strategies(strategies, all_timeframes)

@@ -233,7 +233,9 @@ def _run_one(
     if not chosen.strategy.runs_on(spec.interval, chosen.params):
         return _empty(chosen, version, "timeframe", grid)
     per_symbol: list[SymbolResult] = []
-    alerts, rejected, skips = 0, {}, []
+    alerts = 0
+    rejected: dict[str, int] = {}
+    skips: list[str] = []
     for symbol, history in histories.items():
         found = decisions(chosen, history, caches[symbol])
         if found.skipped is not None:
@@ -304,7 +306,9 @@ def running(chosen: Sequence[Chosen], interval: Interval) -> list[Chosen]:
     return [c for c in chosen if c.strategy.runs_on(interval, c.params)]
 
 
-async def backtest(source: CandleSource, chosen: Sequence[Chosen], spec: Spec) -> list[StrategyResult]:
+async def backtest(
+    source: CandleSource, chosen: Sequence[Chosen], spec: Spec
+) -> list[StrategyResult]:
     """Load the candles the chosen strategies need and run them (``run``)."""
     histories = await load(
         source, running(chosen, spec.interval), spec.symbols, spec.interval,
@@ -313,9 +317,7 @@ async def backtest(source: CandleSource, chosen: Sequence[Chosen], spec: Spec) -
     return run(histories, chosen, spec)
 
 
-def signals(
-    histories: Mapping[str, History], chosen: Sequence[Chosen], spec: Spec
-) -> list[Signal]:
+def signals(histories: Mapping[str, History], chosen: Sequence[Chosen], spec: Spec) -> list[Signal]:
     """The trading signals the backtest sees in the range, as the live service would publish
     them (same ``candle_signal``, so the same deterministic ids), in time order."""
     found: list[Signal] = []

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -162,7 +163,9 @@ async def _strength(
             if extra not in names:
                 names.append(extra)
         universe = {
-            name: base[name] if name in base else await source.candles(name, interval, start_ms, end_ms)
+            name: base[name]
+            if name in base
+            else await source.candles(name, interval, start_ms, end_ms)
             for name in names
         }
         universe = {name: candles for name, candles in universe.items() if len(candles)}
@@ -194,7 +197,7 @@ def segments(candles: CandleWindow) -> list[tuple[int, int]]:
         return []
     breaks = np.flatnonzero(np.diff(candles.open_time) != candles.step_ms) + 1
     edges = [0, *breaks.tolist(), len(candles)]
-    return list(zip(edges[:-1], edges[1:], strict=True))
+    return list(itertools.pairwise(edges))
 
 
 def from_binance_arrays(interval: Interval, rows: Sequence[Sequence[Any]]) -> CandleWindow:

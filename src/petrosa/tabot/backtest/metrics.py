@@ -53,9 +53,7 @@ def sleeve_equity(trades: Trades, close: FloatArray, fee: float, first_row: int 
     return np.asarray(equity, dtype=np.float64)
 
 
-def combine(
-    grid: IntArray, sleeves: Sequence[tuple[IntArray, FloatArray]]
-) -> FloatArray:
+def combine(grid: IntArray, sleeves: Sequence[tuple[IntArray, FloatArray]]) -> FloatArray:
     """The mean of sleeve equities on a common time grid (each held at its last value, and
     at 1 before its first candle)."""
     if not sleeves:

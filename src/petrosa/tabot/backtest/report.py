@@ -84,7 +84,8 @@ def title(spec: Spec) -> str:
 
     return (
         f"Backtest {', '.join(spec.symbols)} {spec.interval.value} ({spec.market.value}), "
-        f"{day(spec.start_ms)} → {day(spec.end_ms)} UTC, fee {100 * spec.fills.fee_rate:g} % per side"
+        f"{day(spec.start_ms)} → {day(spec.end_ms)} UTC, "
+        f"fee {100 * spec.fills.fee_rate:g} % per side"
     )
 
 
@@ -145,7 +146,7 @@ def _chart(result: StrategyResult) -> str:
     base = _MARGIN + height * (high - 1.0) / spread
     colour = "#1a7f37" if result.total_return >= 0 else "#c62828"
     return (
-        f'<figure><figcaption>{caption}</figcaption>'
+        f"<figure><figcaption>{caption}</figcaption>"
         f'<svg width="{CHART_WIDTH}" height="{CHART_HEIGHT}" role="img">'
         f'<line x1="0" x2="{CHART_WIDTH}" y1="{base:.1f}" y2="{base:.1f}" stroke="#bbb" '
         f'stroke-dasharray="3,3"/>'

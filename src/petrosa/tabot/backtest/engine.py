@@ -298,6 +298,8 @@ def _empty(chosen: Chosen, version: str, reason: str, grid: IntArray) -> Strateg
 
 def _grid(histories: Mapping[str, History]) -> IntArray:
     times = [h.candles.open_time[h.first_row :] for h in histories.values()]
+    if len(times) == 1:
+        return times[0]  # a window's open times are already sorted and unique
     return np.unique(np.concatenate(times)) if times else np.zeros(0, np.int64)
 
 

@@ -37,7 +37,7 @@ IntArray = npt.NDArray[np.int64]
 DEFAULT_FEE_RATE = 0.0004
 """Binance USD-M futures taker fee per side (0.04 %)."""
 _FIRST_BLOCK = 16
-_MAX_BLOCK_CELLS = 4_000_000
+_MAX_BLOCK_CELLS = 262_144
 """Bounds the candles × pending-entries matrix of one search step (memory, not results)."""
 
 
@@ -212,15 +212,15 @@ def _walk(
     open_at = -1  # index of the decision holding the position, -1 when flat
     row_list, side_list = rows.tolist(), sides.tolist()
     fill_list, exit_list = fillable.tolist(), level_row.tolist()
+    level_prices, reasons = level_price.tolist(), level_reason.tolist()
 
-    def close(index: int, at_row: int, price: float, why: Exit) -> None:
-        made.append((side_list[index], row_list[index], int(entry_row[index]), at_row,
-                     float(entry_price[index]), price, int(why)))  # fmt: skip
+    def close(index: int, at_row: int, price: float, why: int) -> None:
+        made.append((side_list[index], row_list[index], row_list[index] + 1, at_row,
+                     float(entry_price[index]), price, why))  # fmt: skip
 
     for index, row in enumerate(row_list):
         if open_at >= 0 and row >= exit_list[open_at]:
-            close(open_at, exit_list[open_at], float(level_price[open_at]),
-                  Exit(int(level_reason[open_at])))  # fmt: skip
+            close(open_at, exit_list[open_at], level_prices[open_at], reasons[open_at])
             open_at = -1
         if open_at >= 0:
             if side_list[index] != side_list[open_at]:
@@ -236,8 +236,7 @@ def _walk(
             unfilled += 1
     if open_at >= 0:
         if exit_list[open_at] < count:
-            close(open_at, exit_list[open_at], float(level_price[open_at]),
-                  Exit(int(level_reason[open_at])))  # fmt: skip
+            close(open_at, exit_list[open_at], level_prices[open_at], reasons[open_at])
         else:
             close(open_at, last, float(prices.close[last]), Exit.END)
     return _trades(made, unfilled, fee)

@@ -30,6 +30,7 @@ from petrosa.tabot.strategy import Strategy, StrategyParams
 from petrosa.tabot.window import CandleWindow
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 
 class CandleSource(Protocol):
@@ -200,19 +201,37 @@ def segments(candles: CandleWindow) -> list[tuple[int, int]]:
     return list(itertools.pairwise(edges))
 
 
-def from_binance_arrays(interval: Interval, rows: Sequence[Sequence[Any]]) -> CandleWindow:
-    """A window from Binance kline arrays (decimals as strings or numbers), sorted by open
-    time with repeats dropped (the last one kept)."""
-    if not rows:
+Columns = tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]
+"""Open time, open, high, low, close, volume."""
+
+
+def from_columns(interval: Interval, parts: Sequence[Columns]) -> CandleWindow:
+    """A window from column chunks in any order, sorted by open time, repeats dropped."""
+    if not parts:
         return empty(interval)
-    table = np.array([row[:6] for row in rows], dtype=object)
-    open_time = table[:, 0].astype(np.int64)
-    values = table[:, 1:6].astype(np.float64)
+    open_time, *values = (np.concatenate(column) for column in zip(*parts, strict=True))
     order = np.argsort(open_time, kind="stable")
-    open_time, values = open_time[order], values[order]
+    open_time = open_time[order]
     keep = np.append(open_time[1:] != open_time[:-1], True)
-    open_time, values = open_time[keep], values[keep]
-    return CandleWindow.from_arrays(interval, open_time, *values.T)
+    picked = order[keep]
+    return CandleWindow.from_arrays(interval, open_time[keep], *(v[picked] for v in values))
+
+
+def binance_columns(rows: Sequence[Sequence[Any]]) -> Columns:
+    """Open time and OHLCV columns of Binance kline arrays (decimals as strings or numbers)."""
+    count = len(rows)
+    table = list(zip(*rows, strict=False))
+
+    def floats(index: int) -> FloatArray:
+        return np.fromiter(map(float, table[index]), dtype=np.float64, count=count)
+
+    open_time = np.fromiter(map(int, table[0]), dtype=np.int64, count=count)
+    return (open_time, floats(1), floats(2), floats(3), floats(4), floats(5))
+
+
+def from_binance_arrays(interval: Interval, rows: Sequence[Sequence[Any]]) -> CandleWindow:
+    """A window from Binance kline arrays, sorted by open time, repeats dropped."""
+    return from_columns(interval, [binance_columns(rows)] if rows else [])
 
 
 def empty(interval: Interval) -> CandleWindow:

@@ -1,25 +1,25 @@
 """Candles for a backtest from the Data Manager, the only way the TA bot reaches stored data.
 
 A year of 1m candles is 525,600 rows, about 105 pages of the server's largest size. Pages
-travel as Binance arrays (no per-row model validation) and the range is cut into spans read
-concurrently, so the server's query, the transfer and the parsing of different spans
-overlap.
+travel as Binance arrays (no per-row model validation); the range is cut into spans read
+concurrently, and each page is turned into columns as soon as it arrives, so the server's
+queries, the transfer and the parsing overlap.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from petrosa.client import DataManagerClient
 from petrosa.contracts import Interval, Market
 from petrosa.contracts.market import DEFAULT_MARKET
-from petrosa.tabot.backtest.history import from_binance_arrays
+from petrosa.tabot.backtest.history import Columns, binance_columns, from_columns
 from petrosa.tabot.window import CandleWindow
 
 DEFAULT_SPAN_ROWS = 50_000
 """Candles per concurrently read span."""
-DEFAULT_CONCURRENCY = 4
+DEFAULT_CONCURRENCY = 3
+"""Spans in flight: enough to keep a one-worker Data Manager busy while pages are parsed."""
 
 
 class DataManagerCandles:
@@ -47,14 +47,14 @@ class DataManagerCandles:
         span = self._span_rows * step
         bounds = [(s, min(s + span, end_ms)) for s in range(start_ms, end_ms, span)]
         parts = await asyncio.gather(*(self._span(symbol, interval, a, b) for a, b in bounds))
-        return from_binance_arrays(interval, [row for part in parts for row in part])
+        return from_columns(interval, [page for part in parts for page in part])
 
-    async def _span(self, symbol: str, interval: Interval, start: int, end: int) -> list[Any]:
-        rows: list[Any] = []
+    async def _span(self, symbol: str, interval: Interval, start: int, end: int) -> list[Columns]:
+        pages: list[Columns] = []
         async with self._limit:
-            pages = self._client.iter_candle_arrays(
+            async for page in self._client.iter_candle_arrays(
                 symbol, interval, start=start, end=end, market=self._market
-            )
-            async for page in pages:
-                rows.extend(page)
-        return rows
+            ):
+                if page:
+                    pages.append(binance_columns(page))
+        return pages

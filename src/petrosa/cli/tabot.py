@@ -62,3 +62,13 @@ def _table(listing: list[dict[str, Any]]) -> Any:
             ", ".join(f"{k}={v}" for k, v in parameters.items()),
         )
     return table
+
+
+# `petrosa tabot backtest` (issue 10 §3) lives in its own module ------------------------
+def _add_backtest() -> None:
+    from petrosa.cli.tabot_backtest import backtest
+
+    app.command(name="backtest")(backtest)
+
+
+_add_backtest()

@@ -140,6 +140,7 @@ class SyncDataManagerClient:
     insert_klines = _Blocking(DataManagerClient.insert_klines)
     get_candles = _Blocking(DataManagerClient.get_candles)
     iter_candles = _BlockingIterator(DataManagerClient.iter_candles)
+    iter_candle_arrays = _BlockingIterator(DataManagerClient.iter_candle_arrays)
     get_latest_kline = _Blocking(DataManagerClient.get_latest_kline)
     get_coverage = _Blocking(DataManagerClient.get_coverage)
     insert_trades = _Blocking(DataManagerClient.insert_trades)

@@ -74,18 +74,41 @@ def check_levels(
 
     Raises ``StrategyContractError`` on the first row whose output is malformed.
     """
+    rows = np.flatnonzero(direction != 0)
     rejection = np.zeros(len(direction), dtype=np.int8)
-    for row in np.flatnonzero(direction != 0):
-        rejection[row] = _check_one(
-            strategy_id,
-            int(row),
-            int(direction[row]),
-            float(price[row]),
-            float(stop_loss[row]),
-            float(take_profit[row]),
-            float(confidence[row]),
-            bounds,
-        )
+    if len(rows) == 0:
+        return rejection
+    # the checks of ``_check_one``, in its order, over every fired row at once (a backtest
+    # fires hundreds of thousands); the first malformed row is re-checked alone to raise
+    side = direction[rows].astype(np.float64)
+    p, sl, tp, conf = price[rows], stop_loss[rows], take_profit[rows], confidence[rows]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        bad_confidence = ~(np.isfinite(conf) & (conf >= 0) & (conf <= 1))
+        bad_levels = ~(np.isfinite(sl) & np.isfinite(tp))
+        bad_price = ~(np.isfinite(p) & (p > 0))
+        risk = (p - sl) * side
+        reward = (tp - p) * side
+        misplaced = (risk < 0) | (reward < 0) | ((reward == 0) & (risk > 0))
+        malformed = bad_confidence | bad_levels | (~bad_price & misplaced)
+        if malformed.any():
+            row = int(rows[np.argmax(malformed)])
+            _check_one(strategy_id, row, int(direction[row]), float(price[row]),
+                       float(stop_loss[row]), float(take_profit[row]), float(confidence[row]),
+                       bounds)  # fmt: skip
+            raise AssertionError("unreachable: the row was found malformed")  # pragma: no cover
+        codes = np.select(
+            [
+                bad_price,
+                risk == 0,
+                risk / p < bounds.min_stop_distance,
+                reward / risk < bounds.min_reward_risk,
+                (conf < bounds.min_confidence) | (conf > bounds.max_confidence),
+            ],
+            [Rejection.BAD_PRICE, Rejection.NO_RISK, Rejection.STOP_TOO_CLOSE,
+             Rejection.REWARD_RISK, Rejection.CONFIDENCE],
+            default=Rejection.NONE,
+        )  # fmt: skip
+    rejection[rows] = codes
     return rejection
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import os
 import socket
 from collections import Counter
@@ -264,6 +265,64 @@ async def test_a_burst_holds_a_streams_frames_then_sends_them_together(
             assert last_id is None or current == last_id + 1  # nothing lost
             last_id = current
             run += 1
+
+
+async def advance_until_frame(
+    socket: ClientConnection, sim: httpx.AsyncClient, *, step_ms: int = 100
+) -> Any:
+    """Move the frozen clock on by ``step_ms`` until the socket delivers a frame."""
+    while True:
+        assert (await sim.post("/sim/clock/advance", params={"ms": step_ms})).status_code == 200
+        try:
+            return orjson.loads(await asyncio.wait_for(socket.recv(), QUIET_WAIT_S))
+        except TimeoutError:
+            continue  # nothing due yet (or a slow poll): more time, never a lost frame
+
+
+QUIET_WAIT_S = 1.0
+
+
+async def test_market_feeds_follow_the_simulated_clock(
+    simulator: RunningServer, sim: httpx.AsyncClient
+) -> None:
+    names = "btcusdt@markPrice@1s/ethusdt@kline_1m"
+    async with connect(ws_url(simulator, f"/market/stream?streams={names}")) as socket:
+        seen: dict[str, Any] = {}
+        while len(seen) < 2:
+            received = await advance_until_frame(socket, sim, step_ms=1_000)
+            seen[received["stream"]] = received["data"]
+    mark = seen["btcusdt@markPrice@1s"]
+    assert mark["e"] == "markPriceUpdate"
+    assert mark["s"] == "BTCUSDT"
+    assert {"p", "i", "P", "r", "T"} <= set(mark)
+    kline = seen["ethusdt@kline_1m"]
+    assert kline["e"] == "kline"
+    assert kline["k"]["s"] == "ETHUSDT"
+    assert kline["k"]["i"] == "1m"
+
+
+@pytest.mark.parametrize("path", ["/stream", "/public/stream"])
+async def test_a_skipped_update_breaks_the_diff_depth_chain(
+    simulator: RunningServer, sim: httpx.AsyncClient, path: str
+) -> None:
+    futures = path.startswith("/public")
+
+    def follows(update: dict[str, Any], previous: dict[str, Any]) -> bool:
+        if futures:
+            return bool(update["pu"] == previous["u"])
+        return bool(update["U"] == previous["u"] + 1)
+
+    async with connect(ws_url(simulator, f"{path}?streams=btcusdt@depth@100ms")) as socket:
+        updates = [(await advance_until_frame(socket, sim))["data"] for _ in range(3)]
+        assert all(follows(b, a) for a, b in itertools.pairwise(updates))
+        market = "futures" if futures else "spot"
+        skip = {"stream": "btcusdt@depth@100ms", "market": market}
+        assert (await sim.post("/sim/ws/skip", params=skip)).status_code == 200
+        after = (await advance_until_frame(socket, sim))["data"]
+        assert after["u"] > updates[-1]["u"]
+        assert not follows(after, updates[-1])  # the gap a client must resync on
+        again = (await advance_until_frame(socket, sim))["data"]
+        assert follows(again, after)  # one update skipped, then the chain goes on
 
 
 async def test_fault_requests_are_checked(sim: httpx.AsyncClient) -> None:

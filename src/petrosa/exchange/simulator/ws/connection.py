@@ -107,6 +107,7 @@ class StreamConnection:
         order = self._close_order or CloseOrder(
             GOING_AWAY, f"connection lifetime of {self._lifetime_s:g} s reached"
         )
+        logger.info("stream connection %d (%s) closed: %s", self.id, self.path, order.reason)
         with contextlib.suppress(OSError, RuntimeError):
             if order.farewell is not None:
                 await send({"type": "websocket.send", "text": order.farewell})

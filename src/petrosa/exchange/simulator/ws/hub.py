@@ -115,6 +115,7 @@ class StreamHub:
         try:
             subscriptions.add(endpoint.streams, self._clock_ms())
         except CommandError as error:
+            logger.info("stream connection refused: %s", error.msg)
             await _refuse(scope, send, error.msg)
             return
         per_second = (

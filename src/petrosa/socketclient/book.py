@@ -15,8 +15,8 @@ absolute quantities); whether an event may be applied is ``book_sync``'s busines
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 Level = tuple[str, str]
@@ -35,35 +35,31 @@ def parse_levels(raw: Any) -> list[LevelChange]:
     """Validate a side of a snapshot or diff (``[[price, qty], ...]``) before any of it is
     applied, so a malformed message is refused whole instead of half-applied.
 
-    A quantity of zero in any formatting (``"0"``, ``"0.00000000"``) means "remove".
+    A quantity of zero in any formatting (``"0"``, ``"0.00000000"``) means "remove". This is
+    the hot path of a busy stream (each level of each event), so checks are inlined.
     """
     if not isinstance(raw, list):
         raise BookDataError(f"levels must be a list, got {type(raw).__name__}")
     changes: list[LevelChange] = []
+    append = changes.append
     for level in raw:
-        if not isinstance(level, Sequence) or isinstance(level, str) or len(level) != 2:
-            raise BookDataError(f"a level must be [price, quantity], got {level!r}")
-        price_text, quantity_text = level
-        price = _decimal(price_text, "price")
-        quantity = _decimal(quantity_text, "quantity")
-        if price <= _ZERO or quantity < _ZERO:
-            raise BookDataError(
-                f"a level must have a positive price and a quantity >= 0: {level!r}"
+        try:
+            price_text, quantity_text = level
+            if type(price_text) is not str or type(quantity_text) is not str:
+                raise TypeError("not strings")
+            price = Decimal(price_text)
+            quantity = Decimal(quantity_text)
+            valid = (
+                price.is_finite() and quantity.is_finite() and price > _ZERO and quantity >= _ZERO
             )
-        changes.append((price, None if quantity == _ZERO else (price_text, quantity_text)))
+        except (ValueError, TypeError, ArithmeticError):  # InvalidOperation is both
+            valid = False
+        if not valid:
+            raise BookDataError(
+                f"a level must be [price > 0, quantity >= 0] as decimal strings, got {level!r}"
+            )
+        append((price, None if quantity == _ZERO else (price_text, quantity_text)))
     return changes
-
-
-def _decimal(text: Any, what: str) -> Decimal:
-    if not isinstance(text, str):
-        raise BookDataError(f"{what} must be a decimal string, got {text!r}")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise BookDataError(f"{what} is not a decimal: {text!r}") from None
-    if not value.is_finite():
-        raise BookDataError(f"{what} is not finite: {text!r}")
-    return value
 
 
 class BookSide:

@@ -16,7 +16,11 @@ import pytest
 from petrosa.exchange.binance.streams import parse_stream
 from petrosa.exchange.simulator.feeds.book_source import OrderBook
 from petrosa.exchange.simulator.feeds.book_ticker import BookTickerFeed
-from petrosa.exchange.simulator.feeds.depth import DiffDepthFeed, PartialDepthFeed
+from petrosa.exchange.simulator.feeds.depth import (
+    MAX_DIFF_SPAN_STEPS,
+    DiffDepthFeed,
+    PartialDepthFeed,
+)
 from tests.unit.exchange.simulator.conftest import NOW_MS
 from tests.unit.exchange.simulator.feeds_support import decode
 
@@ -169,6 +173,17 @@ def test_a_jump_gives_one_diff_event_over_every_step() -> None:
     assert jumped["E"] == later - later % 100
     assert jumped["U"] == events[0]["u"] + 1
     assert jumped["u"] == book.update_id(book.step_at(later))
+
+
+def test_a_jump_longer_than_a_minute_is_a_gap_in_the_diff_stream() -> None:
+    book = StandInBook()
+    later = NOW_MS + 150 + (MAX_DIFF_SPAN_STEPS + 5) * STEP_MS
+    events = diff_events(book, "btcusdt@depth@100ms", "spot", [NOW_MS + 150, later])
+    assert len(events) == 2
+    jumped = events[-1]
+    step = book.step_at(later)
+    assert jumped["U"] == book.update_id(step - 1) + 1 > events[0]["u"] + 1  # a gap
+    assert jumped["u"] == book.update_id(step)
 
 
 def test_partial_depth_payloads() -> None:

@@ -5,7 +5,10 @@ Diff depth sends the book's changes since the last event it sent, only when some
 changed, so ids chain exactly: spot ``U`` = the previous ``u`` + 1, futures ``pu`` = the
 previous ``u``; applied to any ``/depth`` snapshot they continue (the sync rules in
 BINANCE.md). After a jump of the clock both send one event at the latest boundary: diff
-depth covering every step since the last event, partial depth the book as it is then.
+depth covering every step since the last event, partial depth the book as it is then. A
+jump longer than ``MAX_DIFF_SPAN_STEPS`` is a gap instead (the event covers only the last
+step, so ``U``/``pu`` break and a client resyncs, as after a stalled Binance stream): the
+changes of every step of an hour would take the server's event loop seconds to compute.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from petrosa.contracts.market import Market
 from petrosa.exchange.binance.streams import Stream
 from petrosa.exchange.simulator.feeds.base import cadence_of, encode, latest_boundary
 from petrosa.exchange.simulator.feeds.book_source import Level, OrderBook, step_time
+
+MAX_DIFF_SPAN_STEPS = 600
+"""One minute of 100 ms steps: the longest span one diff event covers."""
 
 
 def _levels(levels: Sequence[Level]) -> list[list[str]]:
@@ -53,6 +59,8 @@ class DiffDepthFeed(_PeriodicBookFeed):
     def _event(self, event_ms: int, step: int) -> dict[str, Any] | None:
         if step <= self._step:
             return None
+        if step - self._step > MAX_DIFF_SPAN_STEPS:
+            self._step = step - 1  # a gap: the client's continuity check catches it
         changes = self._book.changes(self._step, step)
         if not changes.bids and not changes.asks:
             return None  # nothing to say: the next event starts from the same step

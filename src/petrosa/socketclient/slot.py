@@ -361,10 +361,12 @@ class ConnectionSlot:
         assert connection.reader is not None
         while True:
             await asyncio.wait([connection.reader], timeout=CHECK_EVERY_S)
-            if connection.reader.done():
-                return "closed"
+            # serverShutdown first: the server closes right after announcing it, and the
+            # announcement (reconnect at once, no backoff) must not pass for a plain close.
             if self._shutdown_seen.is_set():
                 return "shutdown"
+            if connection.reader.done():
+                return "closed"
             if self._reconnect_now.is_set():
                 return "control_error"
             now = time.monotonic()
@@ -405,8 +407,10 @@ class ConnectionSlot:
             if set(self.streams) <= new.delivered:
                 break
             await asyncio.sleep(0.05)
+        # The new connection serves from now on: while the old one closes (a close
+        # handshake takes a round trip) readiness must not report this slot as not open.
+        self.current, self.incoming = new, None
         await old.close()
-        self.incoming = None
         log.info("%s: connection %s replaced by %s", self.label, old.number, new.number)
         return new
 

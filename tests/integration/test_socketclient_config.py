@@ -135,7 +135,11 @@ async def test_a_changed_document_resubscribes_on_the_open_connection_paced(
             # Bad documents: refused, logged, the streams kept.
             for bad in ({"symbols": ["btcusdt"]}, {"streams": ["markPrice"]}, ["aggTrade"]):
                 version = await write(bad)
-                await wait_for(lambda v=version: client.config_version == v, f"{bad} read")
+
+                def read(version: int = version) -> bool:
+                    return client.config_version == version
+
+                await wait_for(read, f"{bad} read")
                 assert sorted(s.name for s in client.plan.streams) == names(three, final)
             assert await listed(names(three, final))
             assert [connection_id] == [c for c, _ in await listing(simulator)]

@@ -61,6 +61,8 @@ log = logging.getLogger(__name__)
 
 BookFeed = Callable[[Any], None]
 CHECK_EVERY_S = 0.5
+CONGESTION_CHECK_S = 0.1
+"""How often a reader held back by a full queue checks that NATS is still connected."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ class ConnectionSlot:
         self.streams: dict[str, StreamState] = {}
         self.queue = FrameQueue(queue_size)
         self.publisher = Publisher(self.queue, link, window=jetstream_window)
+        self._link = link
         self.current: Connection | None = None
         self.incoming: Connection | None = None
         """The replacement being opened during a rotation."""
@@ -259,6 +262,16 @@ class ConnectionSlot:
         if not self.queue.offer(item):
             self._dropped_full.inc()
 
+    def _congested(self) -> bool:
+        """The queue is full while NATS takes messages: the reader waits for the publisher.
+        With NATS away the reader reads on, and the frames beyond the queue are dropped and
+        counted, so the WebSocket stays alive through an outage."""
+        return self.queue.full and self._link.connected
+
+    async def _relieved(self) -> None:
+        while self._congested():
+            await self.queue.wait_room(CONGESTION_CHECK_S)
+
     # -- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -323,7 +336,7 @@ class ConnectionSlot:
         connection = await Connection.open(
             self._url(), pacer=SlidingWindow(control_budget(self.market), CONTROL_WINDOW_S)
         )
-        connection.start_reading(self.handle)
+        connection.start_reading(self.handle, congested=self._congested, relieved=self._relieved)
         return connection
 
     async def _connect(self) -> Connection:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from pydantic import ValidationError
+from typer.testing import CliRunner
 
+from petrosa.cli import exchange_sim
 from petrosa.contracts.market import Market
-from petrosa.exchange.binance.streams import Route, parse_stream
+from petrosa.exchange.binance.streams import Route, StreamKind, parse_stream
+from petrosa.exchange.simulator.settings import SimulatorSettings
 from petrosa.exchange.simulator.ws.commands import CommandError
 from petrosa.exchange.simulator.ws.endpoints import Endpoint
 from petrosa.exchange.simulator.ws.faults import FaultBoard
@@ -162,3 +166,18 @@ def test_a_firehose_reader_that_falls_behind_gets_bounded_batches_with_contiguou
 def test_the_firehose_serves_event_streams_only() -> None:
     with pytest.raises(ValueError, match="no firehose"):
         FirehoseFeed(parse_stream("btcusdt@depth", Market.SPOT), 10)
+
+
+def test_firehose_stream_types_are_read_from_a_comma_list_and_checked() -> None:
+    settings = SimulatorSettings(ws_firehose_rate=10, ws_firehose_streams="trade, aggTrade")
+    assert settings.ws_firehose_streams == (StreamKind.TRADE, StreamKind.AGG_TRADE)
+    with pytest.raises(ValidationError, match="no firehose for 'depth'"):
+        SimulatorSettings(ws_firehose_streams="aggTrade,depth")
+
+
+def test_the_command_refuses_a_firehose_of_a_periodic_stream_in_one_line() -> None:
+    result = CliRunner().invoke(
+        exchange_sim.app, ["--ws-firehose-rate", "10", "--ws-firehose-streams", "kline"]
+    )
+    assert result.exit_code == 2
+    assert "ws_firehose_streams" in result.output

@@ -24,6 +24,7 @@ from fastapi import APIRouter, Query, Request
 
 from petrosa.contracts.market import Market
 from petrosa.exchange.binance.streams import Route, StreamKind, UnknownStreamError, parse_stream
+from petrosa.exchange.simulator.errors import BinanceError, ErrorCode
 from petrosa.exchange.simulator.responses import JsonResponse
 from petrosa.exchange.simulator.ws.faults import StreamKey
 from petrosa.exchange.simulator.ws.hub import StreamHub
@@ -68,10 +69,7 @@ async def stall(
     request: Request, stream: str, ms: FaultMs, market: Market | None = None
 ) -> JsonResponse:
     """Silence a stream for ``ms`` milliseconds (its connections stay open)."""
-    keys = _keys(stream, market)
-    if isinstance(keys, JsonResponse):
-        return keys
-    hub_of(request).faults.stall(keys, ms / _MS_PER_S)
+    hub_of(request).faults.stall(_keys(stream, market), ms / _MS_PER_S)
     return JsonResponse({"stalled": stream, "ms": ms})
 
 
@@ -80,27 +78,19 @@ async def burst(
     request: Request, stream: str, ms: FaultMs, market: Market | None = None
 ) -> JsonResponse:
     """Hold a stream's frames for ``ms`` milliseconds, then release them together."""
-    keys = _keys(stream, market)
-    if isinstance(keys, JsonResponse):
-        return keys
-    hub_of(request).faults.burst(keys, ms / _MS_PER_S)
+    hub_of(request).faults.burst(_keys(stream, market), ms / _MS_PER_S)
     return JsonResponse({"burst": stream, "ms": ms})
 
 
 @router.post("/skip")
 async def skip(request: Request, stream: str, market: Market | None = None) -> JsonResponse:
     """Never send the next update of a diff-depth stream: a gap in its update ids."""
-    keys = _keys(stream, market, kind=StreamKind.DIFF_DEPTH)
-    if isinstance(keys, JsonResponse):
-        return keys
-    hub_of(request).faults.skip(keys)
+    hub_of(request).faults.skip(_keys(stream, market, kind=StreamKind.DIFF_DEPTH))
     return JsonResponse({"skipped": stream})
 
 
-def _keys(
-    stream: str, market: Market | None, *, kind: StreamKind | None = None
-) -> list[StreamKey] | JsonResponse:
-    """The (market, name) pairs a fault on ``stream`` targets; 400 if there is none."""
+def _keys(stream: str, market: Market | None, *, kind: StreamKind | None = None) -> list[StreamKey]:
+    """The (market, name) pairs a fault on ``stream`` targets; 400 (-1100) if none."""
     keys: list[StreamKey] = []
     for candidate in [market] if market is not None else list(Market):
         try:
@@ -112,6 +102,5 @@ def _keys(
     if not keys:
         wanted = f"a {kind.value} stream" if kind is not None else "a stream"
         where = f" on {market.value}" if market is not None else ""
-        message = f"{stream!r} is not {wanted}{where}"
-        return JsonResponse({"code": -1100, "msg": message}, status_code=400)
+        raise BinanceError(ErrorCode.ILLEGAL_CHARS, f"{stream!r} is not {wanted}{where}")
     return keys

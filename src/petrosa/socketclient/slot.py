@@ -13,8 +13,10 @@ one in-order publisher; connections come and go under it::
 Per-stream order across a switch: both connections' readers feed the slot's one queue, in
 the order the event loop runs them, and a frame from a connection other than the stream's
 last source is taken only if its payload id (``frames.order_key``) is past the last one
-taken while that source is still open. So the overlap publishes each frame once, and never
-an older one after a newer one. Frames from one connection are taken as they come.
+taken, while that source is still open and for ``OVERLAP_GRACE_S`` after its last frame
+(the old connection may have been ahead of its replacement when it closed). So the overlap
+publishes each frame once, and never an older one after a newer one. Frames from one
+connection are taken as they come.
 """
 
 from __future__ import annotations
@@ -62,6 +64,9 @@ log = logging.getLogger(__name__)
 BookFeed = Callable[[Any], None]
 CHECK_EVERY_S = 0.5
 CONGESTION_CHECK_S = 0.1
+OVERLAP_GRACE_S = 10.0
+"""After a rotation the old connection may have been ahead of the new one: the new one's
+frames up to the old one's last id are repeats for this long after it, closed or not."""
 """How often a reader held back by a full queue checks that NATS is still connected."""
 
 
@@ -85,6 +90,7 @@ class StreamState:
     last_frame_at: float | None = None
     last_key: OrderKey | None = None
     last_source: Connection | None = None
+    last_key_at: float = 0.0
     book: BookFeed | None = None
 
 
@@ -243,13 +249,13 @@ class ConnectionSlot:
             if (
                 source is not None
                 and source is not connection
-                and source.is_open
+                and (source.is_open or now - state.last_key_at < OVERLAP_GRACE_S)
                 and state.last_key is not None
                 and key <= state.last_key
             ):
                 state.duplicates.inc()
                 return
-            state.last_key, state.last_source = key, connection
+            state.last_key, state.last_source, state.last_key_at = key, connection, now
         if state.book is not None:
             state.book(frame.data)
         event_ms = event_time(frame.data)

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -73,10 +73,25 @@ class Connection:
             return 0.0
         return self.last_data_at - self.first_data_at
 
-    def start_reading(self, handle: Callable[[Connection, bytes], None]) -> None:
-        self.reader = asyncio.create_task(self._read(handle), name=f"ws-reader-{self.number}")
+    def start_reading(
+        self,
+        handle: Callable[[Connection, bytes], None],
+        *,
+        congested: Callable[[], bool] | None = None,
+        relieved: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """Hand each message to ``handle``; while ``congested()``, await ``relieved()`` before
+        reading on (the frames wait in the socket, and TCP slows the server down)."""
+        self.reader = asyncio.create_task(
+            self._read(handle, congested, relieved), name=f"ws-reader-{self.number}"
+        )
 
-    async def _read(self, handle: Callable[[Connection, bytes], None]) -> None:
+    async def _read(
+        self,
+        handle: Callable[[Connection, bytes], None],
+        congested: Callable[[], bool] | None,
+        relieved: Callable[[], Awaitable[None]] | None,
+    ) -> None:
         recv = self.ws.recv
         with contextlib.suppress(ConnectionClosed):
             while True:
@@ -84,6 +99,8 @@ class Connection:
                 if isinstance(message, str):  # only with decode=True; kept for the types
                     message = message.encode()
                 handle(self, message)
+                if congested is not None and relieved is not None and congested():
+                    await relieved()
 
     async def send(self, message: bytes) -> None:
         """A control message, after taking a slot from the connection's pacer."""

@@ -31,9 +31,12 @@ _DATA_KEY = b'","data":'
 OrderKey = tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Frame:
-    """A market-data frame: its stream name, its payload parsed, and the payload's bytes."""
+    """A market-data frame: its stream name, its payload parsed, and the payload's bytes.
+
+    Not frozen, like ``publisher.Outgoing``: one is made per frame, and a frozen dataclass
+    pays ``object.__setattr__`` per field (a tenth of the hot path's time at 50,000/s)."""
 
     name: str
     data: Any

@@ -13,8 +13,10 @@ one in-order publisher; connections come and go under it::
 Per-stream order across a switch: both connections' readers feed the slot's one queue, in
 the order the event loop runs them, and a frame from a connection other than the stream's
 last source is taken only if its payload id (``frames.order_key``) is past the last one
-taken while that source is still open. So the overlap publishes each frame once, and never
-an older one after a newer one. Frames from one connection are taken as they come.
+taken, while that source is still open and for ``OVERLAP_GRACE_S`` after its last frame
+(the old connection may have been ahead of its replacement when it closed). So the overlap
+publishes each frame once, and never an older one after a newer one. Frames from one
+connection are taken as they come.
 """
 
 from __future__ import annotations
@@ -61,6 +63,11 @@ log = logging.getLogger(__name__)
 
 BookFeed = Callable[[Any], None]
 CHECK_EVERY_S = 0.5
+CONGESTION_CHECK_S = 0.1
+OVERLAP_GRACE_S = 10.0
+"""After a rotation the old connection may have been ahead of the new one: the new one's
+frames up to the old one's last id are repeats for this long after it, closed or not."""
+"""How often a reader held back by a full queue checks that NATS is still connected."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,7 @@ class StreamState:
     last_frame_at: float | None = None
     last_key: OrderKey | None = None
     last_source: Connection | None = None
+    last_key_at: float = 0.0
     book: BookFeed | None = None
 
 
@@ -113,6 +121,7 @@ class ConnectionSlot:
         self.streams: dict[str, StreamState] = {}
         self.queue = FrameQueue(queue_size)
         self.publisher = Publisher(self.queue, link, window=jetstream_window)
+        self._link = link
         self.current: Connection | None = None
         self.incoming: Connection | None = None
         """The replacement being opened during a rotation."""
@@ -240,13 +249,13 @@ class ConnectionSlot:
             if (
                 source is not None
                 and source is not connection
-                and source.is_open
+                and (source.is_open or now - state.last_key_at < OVERLAP_GRACE_S)
                 and state.last_key is not None
                 and key <= state.last_key
             ):
                 state.duplicates.inc()
                 return
-            state.last_key, state.last_source = key, connection
+            state.last_key, state.last_source, state.last_key_at = key, connection, now
         if state.book is not None:
             state.book(frame.data)
         event_ms = event_time(frame.data)
@@ -258,6 +267,16 @@ class ConnectionSlot:
         )
         if not self.queue.offer(item):
             self._dropped_full.inc()
+
+    def _congested(self) -> bool:
+        """The queue is full while NATS takes messages: the reader waits for the publisher.
+        With NATS away the reader reads on, and the frames beyond the queue are dropped and
+        counted, so the WebSocket stays alive through an outage."""
+        return self.queue.full and self._link.connected
+
+    async def _relieved(self) -> None:
+        while self._congested():
+            await self.queue.wait_room(CONGESTION_CHECK_S)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -323,7 +342,7 @@ class ConnectionSlot:
         connection = await Connection.open(
             self._url(), pacer=SlidingWindow(control_budget(self.market), CONTROL_WINDOW_S)
         )
-        connection.start_reading(self.handle)
+        connection.start_reading(self.handle, congested=self._congested, relieved=self._relieved)
         return connection
 
     async def _connect(self) -> Connection:
@@ -361,10 +380,12 @@ class ConnectionSlot:
         assert connection.reader is not None
         while True:
             await asyncio.wait([connection.reader], timeout=CHECK_EVERY_S)
-            if connection.reader.done():
-                return "closed"
+            # serverShutdown first: the server closes right after announcing it, and the
+            # announcement (reconnect at once, no backoff) must not pass for a plain close.
             if self._shutdown_seen.is_set():
                 return "shutdown"
+            if connection.reader.done():
+                return "closed"
             if self._reconnect_now.is_set():
                 return "control_error"
             now = time.monotonic()
@@ -405,8 +426,10 @@ class ConnectionSlot:
             if set(self.streams) <= new.delivered:
                 break
             await asyncio.sleep(0.05)
+        # The new connection serves from now on: while the old one closes (a close
+        # handshake takes a round trip) readiness must not report this slot as not open.
+        self.current, self.incoming = new, None
         await old.close()
-        self.incoming = None
         log.info("%s: connection %s replaced by %s", self.label, old.number, new.number)
         return new
 

@@ -20,7 +20,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from nats.errors import Error as NatsError
@@ -47,10 +47,6 @@ class Destination:
     published: Counter
     lag: Histogram
     unconfirmed: Counter
-    subject_bytes: bytes = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "subject_bytes", self.subject.encode())
 
 
 @dataclass(slots=True)
@@ -154,7 +150,7 @@ class Publisher:
                         self._pending.append((future, time.monotonic(), destination.unconfirmed))
                     else:
                         await publish_with_id(
-                            client, destination.subject_bytes, item.payload, item.msg_id
+                            client, destination.subject, item.payload, item.msg_id
                         )
                     queue.pop()
                     published[destination] = published.get(destination, 0) + 1

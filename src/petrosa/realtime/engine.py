@@ -339,18 +339,23 @@ class SymbolEngine:
     # -- internals -----------------------------------------------------------------------
 
     def _is_repeat(self, event: MarketEvent, track: _Track) -> bool:
+        """A message already seen (its id is not past the last one: a rotation's overlap,
+        a redelivery) or older than its feed's last one."""
+        if isinstance(event, AggTrade):
+            last_id, event_id = self._last_trade_id, event.trade_id
+        elif isinstance(event, BookSnapshot):
+            last_id, event_id = self._last_update_id, event.update_id
+        else:
+            last_id = event_id = None
+        if last_id is not None and event_id is not None and event_id <= last_id:
+            self.stats.dropped["duplicate"] += 1
+            return True
         if track.last_ms is not None and event.time_ms < track.last_ms:
             self.stats.dropped["out_of_order"] += 1
             return True
         if isinstance(event, AggTrade):
-            if self._last_trade_id is not None and event.trade_id <= self._last_trade_id:
-                self.stats.dropped["duplicate"] += 1
-                return True
             self._last_trade_id = event.trade_id
         elif isinstance(event, BookSnapshot) and event.update_id is not None:
-            if self._last_update_id is not None and event.update_id <= self._last_update_id:
-                self.stats.dropped["duplicate"] += 1
-                return True
             self._last_update_id = event.update_id
         return False
 

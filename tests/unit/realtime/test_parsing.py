@@ -57,7 +57,11 @@ def test_futures_partial_depth_reads_b_and_a_with_the_event_time() -> None:
     assert event.bid_prices == (7403.89, 7403.90)  # the zero-quantity level is no level
     assert event.bid_qtys == (0.002, 3.906)
     assert event.ask_prices == (7405.96, 7406.63)
-    assert (event.time_ms, event.update_id, event.source) == (E, 390497878, BookSource.PARTIAL_DEPTH)
+    assert (event.time_ms, event.update_id, event.source) == (
+        E,
+        390497878,
+        BookSource.PARTIAL_DEPTH,
+    )
     assert event.market is Market.FUTURES
 
 

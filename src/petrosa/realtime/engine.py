@@ -341,12 +341,12 @@ class SymbolEngine:
     def _is_repeat(self, event: MarketEvent, track: _Track) -> bool:
         """A message already seen (its id is not past the last one: a rotation's overlap,
         a redelivery) or older than its feed's last one."""
+        last_id: int | None = None
+        event_id: int | None = None
         if isinstance(event, AggTrade):
             last_id, event_id = self._last_trade_id, event.trade_id
         elif isinstance(event, BookSnapshot):
             last_id, event_id = self._last_update_id, event.update_id
-        else:
-            last_id = event_id = None
         if last_id is not None and event_id is not None and event_id <= last_id:
             self.stats.dropped["duplicate"] += 1
             return True

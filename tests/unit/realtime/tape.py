@@ -8,6 +8,7 @@ import heapq
 import random
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from petrosa.contracts import Kline, Market
 from petrosa.realtime import (
@@ -21,6 +22,7 @@ from petrosa.realtime import (
 )
 from petrosa.realtime.signals import Emission
 
+Ev = TypeVar("Ev", bound=MarketEvent)
 T0 = 1_700_000_000_000 - 1_700_000_000_000 % 3_600_000  # on the hour: readable offsets
 SYMBOL = "BTCUSDT"
 TICK = 0.01
@@ -141,7 +143,7 @@ def marks(
         yield MarkPrice(Market.FUTURES, SYMBOL, time_ms, f.mark, f.index, f.rate, funding_ms)
 
 
-def merge(*streams: Iterable[MarketEvent]) -> list[MarketEvent]:
+def merge(*streams: Iterable[Ev]) -> list[Ev]:
     """One tape in exchange-time order (stable between streams at equal times)."""
     return list(heapq.merge(*streams, key=lambda event: event.time_ms))
 

@@ -4,13 +4,16 @@ replay and restart determinism, configuration applied without a restart."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
+from pydantic import ValidationError
 
 from petrosa.contracts import Market
 from petrosa.realtime import (
     Candle,
+    Emission,
     Feed,
     MarketEvent,
     RealtimeConfig,
@@ -36,7 +39,7 @@ from tests.unit.realtime.tape import (
 SKEW = BookShape(bid_scale=3.0)
 
 
-def skew_from(start: float):  # type: ignore[no-untyped-def]
+def skew_from(start: float) -> Callable[[float], BookShape]:
     return lambda s: SKEW if s >= start else BookShape()
 
 
@@ -47,7 +50,8 @@ def test_a_depth_gap_resets_the_book_strategies_and_restarts_their_warm_up() -> 
     engine.tick(at(206))  # 6 s of exchange time without a book
     status = engine.status()
     assert status.strategies["orderbook_imbalance"] is StrategyState.STALE
-    assert status.feeds[Feed.DEPTH].problem == "stale" and not status.ready
+    assert status.feeds[Feed.DEPTH].problem == "stale"
+    assert not status.ready
     assert engine.stats.resets["stale_depth"] == 1
     # The books come back skewed: no signal until the gate (120 s) has passed again.
     out = run(engine, books(206, 400, skew_from(206)))
@@ -125,7 +129,8 @@ def test_status_says_waiting_then_warming_then_ready() -> None:
     assert engine.status().strategies["orderbook_imbalance"] is StrategyState.WARMING
     run(engine, books(60, 121, lambda s: BookShape()))
     status = engine.status()
-    assert status.strategies["orderbook_imbalance"] is StrategyState.READY and status.ready
+    assert status.strategies["orderbook_imbalance"] is StrategyState.READY
+    assert status.ready
 
 
 def market_tape(end: float = 2_400.0) -> list[MarketEvent]:
@@ -153,7 +158,7 @@ def market_tape(end: float = 2_400.0) -> list[MarketEvent]:
     )
 
 
-def signals_of(emissions: list) -> list[str]:  # type: ignore[type-arg]
+def signals_of(emissions: list[Emission]) -> list[str]:
     return [e.signal.model_dump_json() for e in emissions]
 
 
@@ -163,13 +168,13 @@ def tape() -> list[MarketEvent]:
 
 
 @pytest.fixture(scope="module")
-def full_run(tape: list[MarketEvent]) -> list:  # type: ignore[type-arg]
+def full_run(tape: list[MarketEvent]) -> list[Emission]:
     return run(SymbolEngine(Market.FUTURES, SYMBOL, candles=flat_candles()), tape)
 
 
 def test_replaying_the_same_events_gives_identical_signals(
     tape: list[MarketEvent],
-    full_run: list,  # type: ignore[type-arg]
+    full_run: list[Emission],
 ) -> None:
     again = run(SymbolEngine(Market.FUTURES, SYMBOL, candles=flat_candles()), tape)
     assert signals_of(again) == signals_of(full_run)
@@ -181,8 +186,8 @@ def test_replaying_the_same_events_gives_identical_signals(
 @pytest.mark.parametrize("restart_s", [300.0, 555.5, 900.0])
 def test_a_restart_mid_replay_gives_identical_signals_after_warm_up(
     tape: list[MarketEvent],
-    full_run: list,
-    restart_s: float,  # type: ignore[type-arg]
+    full_run: list[Emission],
+    restart_s: float,
 ) -> None:
     restarted = SymbolEngine(Market.FUTURES, SYMBOL, candles=flat_candles())
     later = run(restarted, [e for e in tape if e.time_ms >= at(restart_s)])
@@ -196,23 +201,28 @@ def test_a_restart_mid_replay_gives_identical_signals_after_warm_up(
     assert expected  # the comparison is not vacuous
 
 
-def test_signals_carry_the_contract_fields(full_run: list) -> None:  # type: ignore[type-arg]
+def test_signals_carry_the_contract_fields(full_run: list[Emission]) -> None:
     for emission in full_run:
         signal = emission.signal
         meta = signal.metadata
         assert signal.timeframe == "tick"
-        assert meta["market"] == "futures" and meta["strategy_version"] == "1"
+        assert meta["market"] == "futures"
+        assert meta["strategy_version"] == "1"
         assert signal.timestamp.timestamp() * 1000 == meta["event_time"]
-        assert signal.quantity is None and signal.position_size_pct is None
+        assert signal.quantity is None
+        assert signal.position_size_pct is None
         price, stop, target = signal.price, signal.stop_loss, signal.take_profit
-        assert stop is not None and target is not None
+        assert stop is not None
+        assert target is not None
         if signal.action.value == "buy":
             assert stop < price < target
         else:
             assert target < price < stop
-        assert 0.6 <= signal.confidence <= 1 and math.isfinite(meta["reward_risk"])
+        assert 0.6 <= signal.confidence <= 1
+        assert math.isfinite(meta["reward_risk"])
         assert emission.market_state["strategy"] == signal.strategy_id
-        assert "book" in emission.market_state and "mark" in emission.market_state
+        assert "book" in emission.market_state
+        assert "mark" in emission.market_state
         cooldown = CATALOGUE[signal.strategy_id].params_type().cooldown_s * 1000
         if cooldown:
             assert meta["signal_time"] == meta["event_time"] // cooldown * cooldown
@@ -249,7 +259,7 @@ def test_configuration_applies_without_a_restart() -> None:
     ],
 )
 def test_a_bad_configuration_is_refused_whole(document: dict[str, object]) -> None:
-    with pytest.raises(ValueError):  # pydantic's ValidationError is a ValueError
+    with pytest.raises(ValidationError):
         RealtimeConfig.model_validate(document)
 
 
@@ -268,5 +278,6 @@ def test_stats_count_events_evaluations_and_time() -> None:
     )
     run(engine, books(0, 2, lambda s: BookShape()))
     stats = engine.stats.strategies["orderbook_imbalance"]
-    assert engine.stats.events["depth"] == 20 and stats.evaluations == 20
+    assert engine.stats.events["depth"] == 20
+    assert stats.evaluations == 20
     assert stats.evaluation_ns == 20 * 7

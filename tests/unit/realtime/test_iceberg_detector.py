@@ -4,9 +4,11 @@ absence; level histories stay bounded."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
-from petrosa.realtime import Side
+from petrosa.realtime import BookSnapshot, Side
 from petrosa.realtime.risk import RiskUnit
 from petrosa.realtime.strategies import IcebergDetector, IcebergParams
 from tests.unit.realtime.tape import BookShape, at, books, engine_for, run
@@ -16,7 +18,7 @@ REFILL = (10.0, 10.0, 3.0, 10.0)  # eaten to 3, refilled to 10: one refill per c
 # for 180 s that turns large is an anchor, not a refill).
 
 
-def refilling(side: str, price: float, start: float = 400):  # type: ignore[no-untyped-def]
+def refilling(side: str, price: float, start: float = 400) -> Callable[[float], BookShape]:
     def shape(seconds: float) -> BookShape:
         if seconds < start:
             return BookShape()
@@ -65,7 +67,7 @@ def test_a_refilling_level_before_warm_up_is_not_published() -> None:
     assert engine.stats.strategies["iceberg_detector"].warming_suppressed == 1
 
 
-def _book_at(time_s: float, mid: float, extra: dict[tuple[str, float], float]):  # type: ignore[no-untyped-def]
+def _book_at(time_s: float, mid: float, extra: dict[tuple[str, float], float]) -> BookSnapshot:
     return next(iter(books(time_s, time_s + 0.1, lambda s: BookShape(mid=mid, extra=extra))))
 
 

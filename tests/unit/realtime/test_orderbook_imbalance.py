@@ -3,6 +3,8 @@ levels; a quiet book, a skew in the hysteresis band or a short one does not."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from petrosa.realtime import Side
@@ -12,7 +14,9 @@ from tests.unit.realtime.tape import BookShape, at, books, engine_for, flat_cand
 QUIET = BookShape()
 
 
-def skewed(start: float, end: float, bid_scale: float = 3.0, ask_scale: float = 1.0):  # type: ignore[no-untyped-def]
+def skewed(
+    start: float, end: float, bid_scale: float = 3.0, ask_scale: float = 1.0
+) -> Callable[[float], BookShape]:
     def shape(seconds: float) -> BookShape:
         if start <= seconds < end:
             return BookShape(bid_scale=bid_scale, ask_scale=ask_scale)

@@ -68,9 +68,11 @@ def test_futures_partial_depth_reads_b_and_a_with_the_event_time() -> None:
 def test_futures_depth_is_never_an_empty_book_read_through_spot_names() -> None:
     """The old bug: read as ``bids``/``asks`` a USD-M book is empty. Here the names are
     per market, and a payload missing them is refused loudly."""
-    assert "bids" not in FUTURES_DEPTH and "asks" not in FUTURES_DEPTH
+    assert "bids" not in FUTURES_DEPTH
+    assert "asks" not in FUTURES_DEPTH
     event = parse_message("binance.futures.depth20.BTCUSDT", envelope("x", FUTURES_DEPTH))
-    assert isinstance(event, BookSnapshot) and event.complete
+    assert isinstance(event, BookSnapshot)
+    assert event.complete
     with pytest.raises(InputError, match="'b' missing"):
         parse_message("binance.futures.depth20.BTCUSDT", envelope("x", {**SPOT_DEPTH, "E": E}))
     with pytest.raises(InputError, match="'bids' missing"):
@@ -83,7 +85,8 @@ def test_spot_partial_depth_has_no_time_so_the_receive_time_stands_in() -> None:
     )
     assert isinstance(event, BookSnapshot)
     assert (event.symbol, event.market, event.time_ms) == ("ETHUSDT", Market.SPOT, RECEIVED)
-    assert event.bid_prices == (0.0024, 0.0023) and event.ask_qtys == (100.0,)
+    assert event.bid_prices == (0.0024, 0.0023)
+    assert event.ask_qtys == (100.0,)
     assert event.update_id == 160
 
 
@@ -104,7 +107,8 @@ def test_the_maintained_book_message() -> None:
     with pytest.raises(InputError, match="event_time"):
         parse_message("binance.futures.book.BTCUSDT", untimed)
     timed = parse_message("binance.futures.book.BTCUSDT", untimed, received_ms=RECEIVED)
-    assert timed is not None and timed.time_ms == RECEIVED
+    assert timed is not None
+    assert timed.time_ms == RECEIVED
 
 
 @pytest.mark.parametrize("market", ["spot", "futures"])
@@ -151,7 +155,8 @@ def test_mark_price_carries_funding_rate_and_next_funding_time() -> None:
 
 def test_only_closed_one_minute_klines_are_candles() -> None:
     k = {"t": 60_000, "T": 119_999, "s": "BTCUSDT", "i": "1m", "o": "1", "c": "2", "h": "3",
-         "l": "0.5", "v": "10", "n": 5, "x": True, "q": "15", "V": "5", "Q": "7", "B": "0"}  # fmt: skip
+         "l": "0.5", "v": "10", "n": 5, "x": True, "q": "15", "V": "5", "Q": "7",
+         "B": "0"}  # fmt: skip
     data = {"e": "kline", "E": E, "s": "BTCUSDT", "k": k}
     candle = parse_message("binance.futures.kline_1m.BTCUSDT", envelope("x", data))
     assert isinstance(candle, Candle)
@@ -171,7 +176,8 @@ def test_the_spot_ticker_gives_its_last_price_c_not_the_24h_change() -> None:
 def test_the_symbol_comes_from_the_subject_never_from_the_payload() -> None:
     data = {"e": "aggTrade", "E": E, "s": "ETHUSDT", "a": 1, "p": "1", "q": "1", "T": E, "m": False}
     event = parse_message("binance.futures.aggTrade.BTCUSDT", envelope("x", data))
-    assert event is not None and event.symbol == "BTCUSDT"
+    assert event is not None
+    assert event.symbol == "BTCUSDT"
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,8 @@ fire once each, with stops of at least 0.5 % of mid; a quiet book does not."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from petrosa.realtime.strategies import SpreadParams
@@ -11,7 +13,9 @@ from tests.unit.realtime.tape import BookShape, at, books, engine_for, run
 QUIET = BookShape(spread=0.02)  # 2 bps
 
 
-def blowout(wide: float = 0.5, start: float = 100, end: float = 140, scale: float = 1.0):  # type: ignore[no-untyped-def]
+def blowout(
+    wide: float = 0.5, start: float = 100, end: float = 140, scale: float = 1.0
+) -> Callable[[float], BookShape]:
     def shape(seconds: float) -> BookShape:
         if start <= seconds < end:
             return BookShape(spread=wide, bid_scale=scale, ask_scale=scale)
@@ -31,7 +35,8 @@ def test_blowout_and_recovery_buys_when_liquidity_returns() -> None:
     assert signal.metadata["event_time"] == at(140)  # the first narrow snapshot
     inputs = signal.metadata["inputs"]
     assert inputs["peak_ratio"] == pytest.approx(25.0)  # 50 bps over 2 bps
-    assert inputs["velocity"] < -0.5 and inputs["ratio"] < 2.5
+    assert inputs["velocity"] < -0.5
+    assert inputs["ratio"] < 2.5
     assert signal.confidence == 0.95  # the cap: a recovery this fast has a huge peak
     assert float(signal.price) == pytest.approx(100.0)
     assert float(signal.stop_loss or 0) == pytest.approx(99.5)  # 0.5 % of mid, not 2 spreads
@@ -58,7 +63,9 @@ def test_liquidity_withdrawal_sells_once() -> None:
     signal = out[0].signal
     inputs = signal.metadata["inputs"]
     assert signal.metadata["event_time"] == at(100)
-    assert inputs["ratio"] > 3 and inputs["velocity"] > 0.5 and inputs["depth_drop"] > 0.5
+    assert inputs["ratio"] > 3
+    assert inputs["velocity"] > 0.5
+    assert inputs["depth_drop"] > 0.5
     expected = 0.70 + 0.10 * inputs["velocity"] + 0.15 * inputs["depth_drop"]
     assert signal.confidence == pytest.approx(min(0.95, expected))
     mid = float(signal.price)

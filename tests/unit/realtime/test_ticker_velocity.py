@@ -3,6 +3,8 @@ fading spike, or a slow drift does not."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from petrosa.contracts import Market
@@ -13,7 +15,9 @@ from tests.unit.realtime.tape import SYMBOL, Flow, at, engine_for, run, trades
 RAMP_START = 400.0
 
 
-def ramp(direction: int, per_second: float = 0.0002, length: float = 40.0):  # type: ignore[no-untyped-def]
+def ramp(
+    direction: int, per_second: float = 0.0002, length: float = 40.0
+) -> Callable[[float], Flow]:
     def flow(seconds: float) -> Flow:
         moved = min(max(seconds - RAMP_START, 0.0), length)
         return Flow(price=100.0 * (1 + direction * per_second * moved), noise=0.00002)
@@ -35,7 +39,8 @@ def test_a_sustained_move_fires_once_on_its_side(side: Side) -> None:
     assert signal.action.value == side.action
     inputs = signal.metadata["inputs"]
     velocity = inputs["velocity"]
-    assert side * velocity >= 0.005 and side * inputs["recent_move"] >= 0.001
+    assert side * velocity >= 0.005
+    assert side * inputs["recent_move"] >= 0.001
     # 0.02 %/s: 0.5 % needs ~25 s of ramp against the sample 60 s back (± the noise).
     assert at(RAMP_START + 24) <= signal.metadata["event_time"] < at(RAMP_START + 27)
     assert signal.confidence == pytest.approx(0.60 + 0.25 * (abs(velocity) - 0.005) / 0.01)

@@ -4,16 +4,18 @@ history exists do not."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from petrosa.realtime import Side
+from petrosa.realtime import AggTrade, Side
 from tests.unit.realtime.tape import Flow, at, engine_for, merge, run, trades
 
 BURST = 1_900.0  # after the 30.5 min warm-up (the activity median needs 30 min)
 QUIET = Flow()
 
 
-def with_burst(side: Side, start: float = BURST) -> list:  # type: ignore[type-arg]
+def with_burst(side: Side, start: float = BURST) -> list[AggTrade]:
     def burst(seconds: float) -> Flow:
         moved = seconds - start
         return Flow(price=100 * (1 + side * 0.00015 * moved), buy_share=1.0 if side > 0 else 0.0,
@@ -24,10 +26,8 @@ def with_burst(side: Side, start: float = BURST) -> list:  # type: ignore[type-a
     return merge(normal, heavy)
 
 
-def _renumber(events: list) -> list:  # type: ignore[type-arg]
+def _renumber(events: list[AggTrade]) -> list[AggTrade]:
     """Trade ids in time order, as Binance's are."""
-    from dataclasses import replace
-
     return [replace(event, trade_id=i + 1) for i, event in enumerate(events)]
 
 
@@ -49,7 +49,8 @@ def test_an_aggressive_burst_fires_once_on_its_side(side: Side) -> None:
     assert score == pytest.approx(
         0.4 * inputs["price_move"] + 0.3 * inputs["large_flow"] + 0.3 * inputs["flow"]
     )
-    assert side * score >= 0.7 and inputs["trades"] >= 50
+    assert side * score >= 0.7
+    assert inputs["trades"] >= 50
     assert inputs["window_notional"] >= 1.5 * inputs["median_notional"]
     assert signal.confidence == pytest.approx(0.60 + 0.30 * min(1, (abs(score) - 0.7) / 0.3))
     price = float(signal.price)

@@ -58,6 +58,10 @@ class IcebergParams(RealtimeParams):
 
 @dataclass(slots=True)
 class Level:
+    """One tracked (side, price). Kept small: a busy symbol tracks a few thousand of them,
+    so the last two observations are plain fields, the refill times exist only once there
+    was a refill, and the sizes are single precision (only their variation is read)."""
+
     side: Side
     price: float
     size: float = 0.0
@@ -65,10 +69,22 @@ class Level:
     present_count: int = 0
     last_seen: int = 0
     armed: bool = False
-    recent: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=3))
-    refills: deque[int] = field(default_factory=lambda: deque(maxlen=REFILLS_KEPT))
-    sizes: array[float] = field(default_factory=lambda: array("d"))
+    observed: int = 0
+    t0: int = 0
+    q0: float = 0.0
+    t1: int = 0
+    q1: float = 0.0
+    refills: deque[int] | None = None
+    sizes: array[float] = field(default_factory=lambda: array("f"))
     cursor: int = 0
+
+    def refill_count(self, horizon: float) -> int:
+        refills = self.refills
+        if refills is None:
+            return 0
+        while refills and refills[0] <= horizon:
+            refills.popleft()
+        return len(refills)
 
 
 class IcebergDetector(RealtimeStrategy[IcebergParams]):
@@ -168,25 +184,24 @@ class IcebergDetector(RealtimeStrategy[IcebergParams]):
         else:
             level.sizes[level.cursor] = qty
         level.cursor = (level.cursor + 1) % keep
-        recent = level.recent
-        recent.append((now, qty))
-        if len(recent) == 3:
-            (t0, q0), (_, q1), (t2, q2) = recent
-            if (
-                t2 - t0 <= p.refill_window_s * MS
-                and q1 < p.refill_drop * q0
-                and q2 > p.refill_recovery * q0
-            ):
-                level.refills.append(now)
+        # The last three observations (q0, q1, now): eaten below half, back above 80 %.
+        if (
+            level.observed >= 2
+            and now - level.t0 <= p.refill_window_s * MS
+            and level.q1 < p.refill_drop * level.q0
+            and qty > p.refill_recovery * level.q0
+        ):
+            if level.refills is None:
+                level.refills = deque(maxlen=REFILLS_KEPT)
+            level.refills.append(now)
+        level.t0, level.q0, level.t1, level.q1 = level.t1, level.q1, now, qty
+        level.observed += 1
 
     def _classify(self, level: Level, now: int, median: float) -> tuple[float, str] | None:
         p = self.params
-        refills = level.refills
-        horizon = now - p.history_window_s * MS
-        while refills and refills[0] <= horizon:
-            refills.popleft()
-        if len(refills) >= p.min_refill_count:
-            return min(p.refill_cap, p.refill_base + p.refill_step * len(refills)), "refill"
+        count = level.refill_count(now - p.history_window_s * MS)
+        if count >= p.min_refill_count:
+            return min(p.refill_cap, p.refill_base + p.refill_step * count), "refill"
         if level.present_since is None or level.size < p.min_size_multiple * median:
             return None
         present_ms = now - level.present_since
@@ -236,7 +251,7 @@ class IcebergDetector(RealtimeStrategy[IcebergParams]):
         inputs: dict[str, float | int | str] = {
             "level_price": level.price,
             "level_size": level.size,
-            "refills": len(level.refills),
+            "refills": 0 if level.refills is None else len(level.refills),
             "present_s": 0.0 if level.present_since is None else (now - level.present_since) / MS,
             "match": kind,
             "stop_distance": distance,

@@ -10,7 +10,8 @@ Per present level, the first match: refills (≥ 3 in 300 s; they decay, unlike 
 0.65 + 0.05·count up to 0.85; a consistent size (variation < 0.1 over ≥ 10 observations,
 present > 120 s, ≥ 3 × the side's median top-20 quantity) → 0.70; an anchor (present
 > 180 s, the same size floor) → 0.75. The best level (tie: nearest to mid) decides, once
-per level until it stops qualifying, with a cooldown per (side, price).
+per level until it has stopped qualifying for ``rearm_s`` (a size flickering around the
+floor is the same order), with a cooldown per (side, price).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class IcebergParams(RealtimeParams):
     history_window_s: float = Field(300.0, gt=0, description="refill count and forgetting")
     min_size_multiple: float = Field(3.0, ge=0, description="× median top-20 qty of the side")
     max_levels: int = Field(2_000, ge=10, description="memory bound of tracked levels")
+    rearm_s: float = Field(30.0, ge=0, description="a fired level re-arms after this lull")
     cooldown_s: float = Field(120.0, ge=0, le=86_400, description="per (side, price)")
     refill_base: float = Field(0.65, ge=0, le=1)
     refill_step: float = Field(0.05, ge=0, le=1)
@@ -68,7 +70,10 @@ class Level:
     present_since: int | None = None
     present_count: int = 0
     last_seen: int = 0
-    armed: bool = False
+    armed: bool = True
+    """A new level has never been signalled (after a restart the warm-up, in which levels
+    fire unpublished, disarms those its predecessor signalled)."""
+    quiet_since: int | None = None
     observed: int = 0
     t0: int = 0
     q0: float = 0.0
@@ -140,8 +145,14 @@ class IcebergDetector(RealtimeStrategy[IcebergParams]):
         for level in present:
             found = self._classify(level, now, medians[level.side])
             if found is None:
-                level.armed = True
+                # Re-arm only after a lasting lull: a size flickering around the floor
+                # is the same order, not a new one.
+                if level.quiet_since is None:
+                    level.quiet_since = now
+                elif now - level.quiet_since >= p.rearm_s * MS:
+                    level.armed = True
                 continue
+            level.quiet_since = None
             confidence, kind = found
             rank = (confidence, -abs(level.price - mid))
             if best is None or rank > best[:2]:

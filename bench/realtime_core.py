@@ -34,6 +34,7 @@ from petrosa.realtime import (
     SymbolEngine,
     parse_message,
 )
+from petrosa.realtime.strategies import IcebergDetector
 
 SYMBOL = "BTCUSDT"
 START_MS = 1_700_000_000_000 - 1_700_000_000_000 % 60_000
@@ -170,6 +171,7 @@ def memory(minutes: float, trades_per_s: float, symbols: int) -> None:
     held = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
     iceberg = engines[0]._slots["iceberg_detector"].strategy
+    assert isinstance(iceberg, IcebergDetector)
     print(f"memory after {minutes:g} min: {held / symbols / 1024:,.0f} KiB per symbol "
           f"(mean of {symbols}; iceberg levels tracked: {len(iceberg.levels)})")  # fmt: skip
 

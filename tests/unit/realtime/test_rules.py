@@ -109,8 +109,10 @@ def test_signal_time_floors_to_the_cooldown_or_takes_the_funding_time() -> None:
     assert signal_time(1_700_000_061_234, 60_000, 1_700_006_400_000) == 1_700_006_400_000
 
     def key(market: str) -> str:
-        return strategy_signal_id(strategy_id="s", strategy_version="1", market=market,
-                                  symbol="BTCUSDT", timeframe="tick", t=0, action="buy")  # fmt: skip
+        return strategy_signal_id(
+            strategy_id="s", strategy_version="1", market=market, symbol="BTCUSDT",
+            timeframe="tick", t=0, action="buy",
+        )  # fmt: skip
 
     assert key("spot") == key("spot")
     assert key("spot") != key("futures")

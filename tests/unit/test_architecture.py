@@ -52,7 +52,8 @@ def test_the_services_layer_and_the_independence_contract_name_the_same_services
     services = {name.strip() for name in layers[1].split("|")}
     independent = {m.removeprefix("petrosa.") for m in contract("independence")["modules"]}
     assert services == independent == {"tradeengine", "extractor", "datamanager",
-                                       "socketclient", "tabot", "exchange.simulator"}  # fmt: skip
+                                       "socketclient", "realtime", "tabot",
+                                       "exchange.simulator"}  # fmt: skip
     assert contract("layers")["exhaustive"] is True  # a new package must be placed
 
 

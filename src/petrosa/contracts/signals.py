@@ -61,6 +61,39 @@ def derive_signal_id(
     return str(uuid.uuid5(SIGNAL_NAMESPACE, f"{strategy_id}|{symbol}|{timeframe or ''}|{millis}"))
 
 
+PARAMS_HASH_LENGTH = 8
+
+
+def strategy_signal_id(
+    *,
+    strategy_id: str,
+    strategy_version: str,
+    market: str,
+    symbol: str,
+    timeframe: str,
+    t: int,
+    action: str,
+) -> str:
+    """uuid5 of "strategy_id|strategy_version|market|symbol|timeframe|t|action" (STRATEGIES.md
+    5): t is the candle open time for candle strategies, the event time floored to the
+    cooldown length (or the funding time) for realtime ones. The TA bot and the realtime
+    service share it so their ids are built one way."""
+    key = "|".join((strategy_id, strategy_version, market, symbol, timeframe, str(t), action))
+    return str(uuid.uuid5(SIGNAL_NAMESPACE, key))
+
+
+def params_hash(params: BaseModel) -> str:
+    """First 8 hex digits of the SHA-256 of a parameter model as canonical JSON."""
+    canonical = json.dumps(params.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:PARAMS_HASH_LENGTH]
+
+
+def version_label(version: int, params: BaseModel, defaults: BaseModel) -> str:
+    """``"<version>"`` with the defaults; ``"<version>+<params hash>"`` when a deployment
+    overrides parameters."""
+    return str(version) if params == defaults else f"{version}+{params_hash(params)}"
+
+
 def is_identifier(text: str) -> bool:
     """Whether ``text`` is a valid identifier (signal ids, position ids, event ids)."""
     return _IDENTIFIER.fullmatch(text) is not None

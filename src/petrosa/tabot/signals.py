@@ -8,32 +8,29 @@ redelivered event can never make a second signal.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import math
-import uuid
 from decimal import Decimal
 from typing import Any
 
 from petrosa.contracts import Market
-from petrosa.contracts.signals import SIGNAL_NAMESPACE, Signal, SignalAction
+from petrosa.contracts.signals import (
+    Signal,
+    SignalAction,
+    strategy_signal_id,
+    version_label,
+)
+from petrosa.contracts.signals import (
+    params_hash as params_hash,
+)
 from petrosa.tabot.indicators import IndicatorCache, IndicatorView
 from petrosa.tabot.strategy import Evaluation, Side, Strategy, StrategyParams
-
-PARAMS_HASH_LENGTH = 8
-
-
-def params_hash(params: StrategyParams) -> str:
-    """First 8 hex digits of the SHA-256 of the parameters as canonical JSON."""
-    canonical = json.dumps(params.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:PARAMS_HASH_LENGTH]
 
 
 def strategy_version(strategy: Strategy[Any], params: StrategyParams | None = None) -> str:
     """``"1"`` with the defaults; ``"1+<hash>"`` when a deployment overrides parameters."""
-    if params is None or params == strategy.defaults:
+    if params is None:
         return str(strategy.version)
-    return f"{strategy.version}+{params_hash(params)}"
+    return version_label(strategy.version, params, strategy.defaults)
 
 
 def candle_signal_id(
@@ -48,9 +45,15 @@ def candle_signal_id(
 ) -> str:
     """uuid5 of "strategy_id|strategy_version|market|symbol|timeframe|t|action", t = the
     candle's open time in ms; the market keeps a spot and a futures signal apart."""
-    parts = (strategy_id, strategy_version, str(Market(market)), symbol, timeframe)
-    key = "|".join((*parts, str(candle_open_time), action))
-    return str(uuid.uuid5(SIGNAL_NAMESPACE, key))
+    return strategy_signal_id(
+        strategy_id=strategy_id,
+        strategy_version=strategy_version,
+        market=str(Market(market)),
+        symbol=symbol,
+        timeframe=timeframe,
+        t=candle_open_time,
+        action=action,
+    )
 
 
 def candle_signal(

@@ -63,7 +63,7 @@ def test_the_base_dependencies_are_the_clients_and_every_requirement_is_pinned()
 def test_every_service_has_its_extra_and_all_and_dev_bring_every_one() -> None:
     extras = PYPROJECT["project"]["optional-dependencies"]
     services = {"client", "cli", "bus", "coordination", "datamanager", "exchange", "extractor",
-                "socketclient", "tabot", "tradeengine"}  # fmt: skip
+                "realtime", "socketclient", "tabot", "tradeengine"}  # fmt: skip
     assert services | {"all", "dev"} <= set(extras)
     assert extras["all"] == [f"petrosa[{','.join(sorted(services))}]"]
     assert "petrosa[all]" in extras["dev"]

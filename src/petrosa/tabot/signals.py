@@ -65,9 +65,8 @@ def candle_signal(
 ) -> Signal:
     """The trading signal for the decision published at ``row`` (buy or sell).
 
-    Strategies never size: quantity and percentage fields stay unset. Until
-    ``petrosa.contracts.Signal`` carries them, the version, market and candle times ride in
-    ``metadata`` under the contract's field names.
+    Strategies never size: quantity and percentage fields stay unset. ``metadata`` holds
+    the inputs: indicator values at the candle, R, reward:risk, rows used, params hash.
     """
     decision = evaluation.at(row)
     if decision is None or decision.side is Side.ALERT:
@@ -84,11 +83,6 @@ def candle_signal(
     risk = abs(price - decision.stop_loss)
     view = IndicatorView(indicators, frozenset(strategy.reads(chosen).indicators))
     metadata: dict[str, Any] = {
-        "strategy_version": version,
-        "market": str(Market(market)),
-        "candle_open_time": open_time,
-        "candle_close_time": close_time,
-        "event_time": close_time,
         "indicators": {k: _json_number(v) for k, v in view.values_at(decision.row).items()},
         "risk": risk,
         "reward_risk": abs(decision.take_profit - price) / risk,
@@ -115,6 +109,11 @@ def candle_signal(
         take_profit=_decimal(decision.take_profit),
         timestamp=dt.datetime.fromtimestamp(close_time / 1000, dt.UTC),
         timeframe=candles.interval.value,
+        strategy_version=version,
+        market=Market(market),
+        candle_open_time=open_time,
+        candle_close_time=close_time,
+        event_time=close_time,
         metadata=metadata,
     )
 

@@ -42,6 +42,7 @@ _ONE_MS = dt.timedelta(milliseconds=1)
 M = TypeVar("M")
 
 _KLINES = TypeAdapter(list[Kline])
+_KLINE_ARRAYS = TypeAdapter(list[list[Any]])
 _TRADES = TypeAdapter(list[Trade])
 _RATES = TypeAdapter(list[FundingRate])
 _WRITE_RESULT = TypeAdapter(WriteResult)
@@ -81,6 +82,24 @@ class MarketDataMixin(Requester):
         """One page of candles, newest first by default; ``start`` inclusive, ``end`` exclusive."""
         params = _range_params(start, end, order) | _candle_params(symbol, interval, market)
         return await self._read_page(CANDLES_PATH, params, limit, cursor, "candles", _KLINES)
+
+    async def get_candle_arrays(
+        self,
+        symbol: str,
+        interval: Interval | str,
+        *,
+        limit: int = DEFAULT_PAGE_LIMIT,
+        start: TimeBound | None = None,
+        end: TimeBound | None = None,
+        order: SortOrder = "desc",
+        cursor: str | None = None,
+        market: Market | str = DEFAULT_MARKET,
+    ) -> Page[list[Any]]:
+        """:meth:`get_candles` in Binance's 12-field array layout (open time first, prices
+        and volumes as decimal strings): no model per row, for reads straight into arrays."""
+        params = _range_params(start, end, order) | _candle_params(symbol, interval, market)
+        params["format"] = "arrays"
+        return await self._read_page(CANDLES_PATH, params, limit, cursor, "candles", _KLINE_ARRAYS)
 
     async def iter_candles(
         self,

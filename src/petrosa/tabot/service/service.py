@@ -83,11 +83,14 @@ class TaBot:
         self._events_symbols: frozenset[str] = frozenset()
         self._task: asyncio.Task[None] | None = None
         self._reload = asyncio.Event()
+        self._stopping = False
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._supervise(), name="tabot-supervisor")
 
     async def stop(self) -> None:
+        self._stopping = True
+        self._reload.set()
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -108,7 +111,7 @@ class TaBot:
     # -- supervision ------------------------------------------------------------------
 
     async def _supervise(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self._round()
                 self.problem = None
@@ -127,8 +130,11 @@ class TaBot:
                 log.warning("not ready: %s", self.problem)
             wait = self.settings.config_poll_s if self.problem is None else RETRY_S
             self._reload.clear()
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+            # arriving as the event fires, and stop() would then wait forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._reload.wait(), timeout=wait)
+                async with asyncio.timeout(wait):
+                    await self._reload.wait()
 
     async def _round(self) -> None:
         await self._refresh_config()
@@ -235,6 +241,10 @@ class TaBot:
         if parsed.market is not self.settings.market:
             events.labels(source.value, "other_market").inc()
             return Handled(Outcome.DONE, "other_market")
+        config = self.config
+        if config is not None and not config.strategies_for(parsed.symbol, parsed.interval):
+            events.labels(source.value, "not_configured").inc()
+            return Handled(Outcome.DONE, "not_configured")
         last = deliveries >= self.settings.max_deliver
         started = time.perf_counter()
         try:

@@ -22,7 +22,7 @@ DEFAULT_TIMEFRAMES = (Interval.M15, Interval.H1)
 
 
 class TabotSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TABOT_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="TABOT_", extra="ignore", populate_by_name=True)
 
     host: str = "127.0.0.1"
     port: int = 8020

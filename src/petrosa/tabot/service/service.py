@@ -137,11 +137,11 @@ class TaBot:
                     await self._reload.wait()
 
     async def _round(self) -> None:
-        await self._refresh_config()
-        assert self.config is not None
         if self.client is None:
             self.client = await connect_nats(self.settings.nats_url, name="petrosa-tabot")
             self.publisher = SignalPublisher(self.client, self.settings)
+        await self._refresh_config()
+        assert self.config is not None
         js = self.client.jetstream()
         settings = self.settings
         if self.events is None:

@@ -87,6 +87,24 @@ class MarketDataMixin(Requester):
         params = _range_params(start, end, order) | _candle_params(symbol, interval, market)
         return await self._read_page(CANDLES_PATH, params, limit, cursor, "candles", _KLINES)
 
+    async def get_candle_arrays(
+        self,
+        symbol: str,
+        interval: Interval | str,
+        *,
+        limit: int = DEFAULT_PAGE_LIMIT,
+        start: TimeBound | None = None,
+        end: TimeBound | None = None,
+        order: SortOrder = "desc",
+        cursor: str | None = None,
+        market: Market | str = DEFAULT_MARKET,
+    ) -> Page[list[Any]]:
+        """:meth:`get_candles` in Binance's 12-field array layout (open time first, prices
+        and volumes as decimal strings): no model per row, for reads straight into arrays."""
+        params = _range_params(start, end, order) | _candle_params(symbol, interval, market)
+        params["format"] = "arrays"
+        return await self._read_page(CANDLES_PATH, params, limit, cursor, "candles", _ARRAYS)
+
     async def iter_candles(
         self,
         symbol: str,

@@ -139,6 +139,7 @@ class SyncDataManagerClient:
     # Market data
     insert_klines = _Blocking(DataManagerClient.insert_klines)
     get_candles = _Blocking(DataManagerClient.get_candles)
+    get_candle_arrays = _Blocking(DataManagerClient.get_candle_arrays)
     iter_candles = _BlockingIterator(DataManagerClient.iter_candles)
     iter_candle_arrays = _BlockingIterator(DataManagerClient.iter_candle_arrays)
     get_latest_kline = _Blocking(DataManagerClient.get_latest_kline)

@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from petrosa.contracts.market import Symbol
+from petrosa.contracts.market import Market, Symbol
 from petrosa.contracts.trading import IDENTIFIER_PATTERN, Identifier, Position, Quantity
 
 SIGNAL_NAMESPACE = uuid.UUID("5b0c7a2e-8f1d-4c1e-9a57-3f1b8f6d2c10")
@@ -43,14 +43,24 @@ def _percent(value: Decimal) -> Decimal:
 
 
 PositiveDecimal = Annotated[Quantity, AfterValidator(_positive)]
+EpochMs = Annotated[int, Field(ge=0, le=2**53)]
+"""Epoch milliseconds (exact in a JSON number)."""
 Percent = Annotated[Quantity, AfterValidator(_percent)]
 
 
 class SignalAction(StrEnum):
+    """What a signal asks for. Only buy, sell and close trade (``TRADING_ACTIONS``): the
+    engine rejects a ``hold`` or an ``alert`` that reaches ``signals.trading``; alerts travel
+    on ``alerts.ta.<SYMBOL>`` (STRATEGIES.md 5)."""
+
     BUY = "buy"
     SELL = "sell"
     CLOSE = "close"
     HOLD = "hold"
+    ALERT = "alert"
+
+
+TRADING_ACTIONS = frozenset({SignalAction.BUY, SignalAction.SELL, SignalAction.CLOSE})
 
 
 def derive_signal_id(
@@ -133,6 +143,14 @@ class Signal(BaseModel):
     take_profit: PositiveDecimal | None = None
     take_profit_pct: Percent | None = None
     timeframe: Annotated[str, Field(max_length=8)] | None = None
+    strategy_version: Annotated[str, Field(max_length=32)] | None = None
+    """The strategy's version, ``+<8 hex>`` when a deployment overrides its parameters."""
+    market: Market | None = None
+    candle_open_time: EpochMs | None = None
+    """Candle strategies: the triggering candle's open time (epoch ms)."""
+    candle_close_time: EpochMs | None = None
+    event_time: EpochMs | None = None
+    """Exchange time of the trigger (candles: ``candle_close_time``); ``timestamp`` equals it."""
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -145,6 +163,9 @@ class Signal(BaseModel):
             raise ValueError("give stop_loss or stop_loss_pct, not both")
         if self.take_profit is not None and self.take_profit_pct is not None:
             raise ValueError("give take_profit or take_profit_pct, not both")
+        opened, closed = self.candle_open_time, self.candle_close_time
+        if opened is not None and closed is not None and closed <= opened:
+            raise ValueError("candle_close_time must be after candle_open_time")
         return self
 
     @property

@@ -66,17 +66,16 @@ def candle_signal(
     market: Market | str,
     params: StrategyParams | None = None,
 ) -> Signal:
-    """The trading signal for the decision published at ``row`` (buy or sell).
+    """The signal for the decision published at ``row``: a buy or sell with its levels, or
+    an alert (``action`` ``alert``, no levels; it goes to ``alerts.ta.<SYMBOL>``, never to
+    ``signals.trading``).
 
-    Strategies never size: quantity and percentage fields stay unset. Until
-    ``petrosa.contracts.Signal`` carries them, the version, market and candle times ride in
-    ``metadata`` under the contract's field names.
+    Strategies never size: quantity and percentage fields stay unset. ``metadata`` holds
+    the inputs: indicator values at the candle, R, reward:risk, rows used, params hash.
     """
     decision = evaluation.at(row)
-    if decision is None or decision.side is Side.ALERT:
-        raise ValueError(f"no trading decision at row {row}")
-    if decision.stop_loss is None or decision.take_profit is None:  # pragma: no cover
-        raise AssertionError("a published buy or sell always has levels")
+    if decision is None:
+        raise ValueError(f"no decision at row {row}")
     chosen = params or strategy.defaults
     candles = indicators.candles
     version = strategy_version(strategy, chosen)
@@ -84,17 +83,19 @@ def candle_signal(
     close_time = int(candles.close_time[decision.row])
     price = float(candles.close[decision.row])
     action = decision.side.action
-    risk = abs(price - decision.stop_loss)
     view = IndicatorView(indicators, frozenset(strategy.reads(chosen).indicators))
     metadata: dict[str, Any] = {
-        "strategy_version": version,
-        "market": str(Market(market)),
-        "candle_open_time": open_time,
-        "candle_close_time": close_time,
-        "event_time": close_time,
         "indicators": {k: _json_number(v) for k, v in view.values_at(decision.row).items()},
-        "risk": risk,
-        "reward_risk": abs(decision.take_profit - price) / risk,
+    }
+    stop_loss = take_profit = None
+    if decision.side is not Side.ALERT:
+        if decision.stop_loss is None or decision.take_profit is None:  # pragma: no cover
+            raise AssertionError("a published buy or sell always has levels")
+        risk = abs(price - decision.stop_loss)
+        metadata["risk"] = risk
+        metadata["reward_risk"] = abs(decision.take_profit - price) / risk
+        stop_loss, take_profit = _decimal(decision.stop_loss), _decimal(decision.take_profit)
+    metadata |= {
         "rows_used": len(candles),
         "warm_up": evaluation.warm_up,
         "params_hash": params_hash(chosen),
@@ -114,10 +115,15 @@ def candle_signal(
         action=SignalAction(action),
         confidence=decision.confidence,
         price=_decimal(price),
-        stop_loss=_decimal(decision.stop_loss),
-        take_profit=_decimal(decision.take_profit),
+        stop_loss=stop_loss,
+        take_profit=take_profit,
         timestamp=dt.datetime.fromtimestamp(close_time / 1000, dt.UTC),
         timeframe=candles.interval.value,
+        strategy_version=version,
+        market=Market(market),
+        candle_open_time=open_time,
+        candle_close_time=close_time,
+        event_time=close_time,
         metadata=metadata,
     )
 

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 
-from petrosa.contracts.signals import Signal, SignalAction
+from petrosa.contracts.signals import TRADING_ACTIONS, Signal, SignalAction
 from petrosa.contracts.trading import DailyPnl, Position, PositionSide
 from petrosa.exchange.trading import AccountSnapshot, OrderSide, SymbolFilters
 from petrosa.tradeengine.risk import RiskLimits, RiskSnapshot, check_order
@@ -74,6 +74,8 @@ def precheck(signal: Signal, rules: SignalRules, now: dt.datetime) -> None:
     too old or stamped in the future."""
     if signal.action is SignalAction.HOLD:
         raise Rejected("hold: nothing to do")
+    if signal.action not in TRADING_ACTIONS:
+        raise Rejected(f"{signal.action.value}: not a trading action")
     if signal.symbol not in rules.symbols:
         raise Rejected(f"unknown symbol {signal.symbol}")
     age = (now - signal.timestamp).total_seconds()

@@ -67,9 +67,10 @@ def test_a_published_decision_becomes_the_contracts_signal_without_sizing() -> N
     assert signal.quantity is None
     assert signal.position_size_pct is None
     assert int(signal.timestamp.timestamp() * 1000) == candles.close_time[row]
+    assert signal.candle_open_time == candles.open_time[row]
+    assert signal.event_time == signal.candle_close_time == candles.close_time[row]
+    assert (signal.market, signal.strategy_version) == ("spot", "1")
     meta = signal.metadata
-    assert meta["candle_open_time"] == candles.open_time[row]
-    assert meta["event_time"] == meta["candle_close_time"] == candles.close_time[row]
     assert set(meta["indicators"]) == {"ATR14"}
     assert meta["reward_risk"] == pytest.approx(2.0)
 

@@ -164,6 +164,8 @@ async def test_refusals_before_any_read(core: EngineCore) -> None:
     executor = core.executor(symbols=("BTCUSDT", "ETHUSDT"))
     hold = await executor.handle(signal("BTCUSDT", "hold", mark, 1))
     assert (hold.status.value, hold.reason) == ("rejected", "hold: nothing to do")
+    alert = await executor.handle(signal("BTCUSDT", "alert", mark, 5))
+    assert (alert.status.value, alert.reason) == ("rejected", "alert: not a trading action")
     unknown = await executor.handle(signal("XRPUSDT", "buy", Decimal("0.4"), 2))
     assert unknown.reason == "unknown symbol XRPUSDT"
     an_hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)

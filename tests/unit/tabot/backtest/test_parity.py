@@ -118,7 +118,7 @@ def test_backtest_signals_are_the_contract_signals_with_the_same_ids() -> None:
     first = got[0]
     assert first.stop_loss is not None
     assert first.take_profit is not None
-    assert first.metadata["market"] == "futures"
+    assert first.market == "futures"
 
 
 def test_a_gap_restarts_the_warm_up_as_live_would() -> None:

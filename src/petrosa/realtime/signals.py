@@ -2,9 +2,8 @@
 
 ``timeframe`` is ``tick``; the id's time is the triggering event's exchange time floored
 to the strategy's cooldown (the funding time for ``funding_rate``), so a replica that takes
-a symbol over, or a replay, names the same decision the same way. Until
-``petrosa.contracts.Signal`` carries them, the version, market and event time ride in
-``metadata`` under the contract's names, as the TA bot does.
+a symbol over, or a replay, names the same decision the same way. The version, market and
+event time are the contract's own fields.
 """
 
 from __future__ import annotations
@@ -54,9 +53,6 @@ def realtime_signal(
     """The contract signal of one validated decision; strategies never size."""
     risk = abs(price - stop_loss)
     metadata: dict[str, Any] = {
-        "strategy_version": version,
-        "market": market.value,
-        "event_time": time_ms,
         "signal_time": id_time_ms,
         "inputs": inputs,
         "risk": risk,
@@ -74,6 +70,9 @@ def realtime_signal(
             action=action,
         ),
         strategy_id=strategy_id,
+        strategy_version=version,
+        market=market,
+        event_time=time_ms,
         symbol=symbol,
         action=SignalAction(action),
         confidence=confidence,

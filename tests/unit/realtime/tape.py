@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from petrosa.contracts import Kline, Market
+from petrosa.contracts.signals import Signal
 from petrosa.realtime import (
     CATALOGUE,
     AggTrade,
@@ -27,6 +28,12 @@ T0 = 1_700_000_000_000 - 1_700_000_000_000 % 3_600_000  # on the hour: readable 
 SYMBOL = "BTCUSDT"
 TICK = 0.01
 LEVELS = 20
+
+
+def event_ms(signal: Signal) -> int:
+    """The signal's exchange event time (every realtime signal carries one)."""
+    assert signal.event_time is not None
+    return signal.event_time
 
 
 def at(seconds: float) -> int:

@@ -29,6 +29,7 @@ from tests.unit.realtime.tape import (
     at,
     books,
     engine_for,
+    event_ms,
     flat_candles,
     marks,
     merge,
@@ -193,9 +194,7 @@ def test_a_restart_mid_replay_gives_identical_signals_after_warm_up(
     later = run(restarted, [e for e in tape if e.time_ms >= at(restart_s)])
     gates = {sid: slot.strategy.gate_ms for sid, slot in restarted._slots.items()}
     expected = [
-        e
-        for e in full_run
-        if e.signal.metadata["event_time"] >= at(restart_s) + gates[e.signal.strategy_id]
+        e for e in full_run if event_ms(e.signal) >= at(restart_s) + gates[e.signal.strategy_id]
     ]
     assert signals_of(later) == signals_of(expected)
     assert expected  # the comparison is not vacuous
@@ -206,9 +205,9 @@ def test_signals_carry_the_contract_fields(full_run: list[Emission]) -> None:
         signal = emission.signal
         meta = signal.metadata
         assert signal.timeframe == "tick"
-        assert meta["market"] == "futures"
-        assert meta["strategy_version"] == "1"
-        assert signal.timestamp.timestamp() * 1000 == meta["event_time"]
+        assert signal.market == "futures"
+        assert signal.strategy_version == "1"
+        assert signal.timestamp.timestamp() * 1000 == event_ms(signal)
         assert signal.quantity is None
         assert signal.position_size_pct is None
         price, stop, target = signal.price, signal.stop_loss, signal.take_profit
@@ -225,7 +224,7 @@ def test_signals_carry_the_contract_fields(full_run: list[Emission]) -> None:
         assert "mark" in emission.market_state
         cooldown = CATALOGUE[signal.strategy_id].params_type().cooldown_s * 1000
         if cooldown:
-            assert meta["signal_time"] == meta["event_time"] // cooldown * cooldown
+            assert meta["signal_time"] == event_ms(signal) // cooldown * cooldown
 
 
 def test_configuration_applies_without_a_restart() -> None:

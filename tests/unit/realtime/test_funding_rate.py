@@ -8,7 +8,7 @@ import pytest
 from petrosa.contracts import Market
 from petrosa.contracts.signals import strategy_signal_id
 from petrosa.realtime import SymbolEngine
-from tests.unit.realtime.tape import SYMBOL, Funding, at, engine_for, marks, run
+from tests.unit.realtime.tape import SYMBOL, Funding, at, engine_for, event_ms, marks, run
 
 SETTLE = at(3 * 3600)  # T: three hours after T0
 
@@ -34,7 +34,7 @@ def test_an_extreme_rate_before_settlement_fires_once(rate: float, action: str) 
     assert len(out) == 1
     signal = out[0].signal
     assert signal.action.value == action
-    assert signal.metadata["event_time"] == SETTLE - 30 * 60_000  # the window's first second
+    assert event_ms(signal) == SETTLE - 30 * 60_000  # the window's first second
     agree = 0.05
     assert signal.confidence == pytest.approx(0.60 + 0.20 * (0.0012 - 0.0005) / 0.0015 + agree)
     assert signal.signal_id == strategy_signal_id(

@@ -11,7 +11,7 @@ import pytest
 from petrosa.realtime import BookSnapshot, Side
 from petrosa.realtime.risk import RiskUnit
 from petrosa.realtime.strategies import IcebergDetector, IcebergParams
-from tests.unit.realtime.tape import BookShape, at, books, engine_for, run
+from tests.unit.realtime.tape import BookShape, at, books, engine_for, event_ms, run
 
 REFILL = (10.0, 10.0, 3.0, 10.0)  # eaten to 3, refilled to 10: one refill per cycle
 # Between the regular levels: a price first seen when the scenario starts (a level present
@@ -41,7 +41,7 @@ def test_a_refilling_level_fires_once_for_its_side(side: str, price: float, acti
     inputs = signal.metadata["inputs"]
     assert (inputs["match"], inputs["refills"], inputs["level_price"]) == ("refill", 3, price)
     assert signal.confidence == pytest.approx(0.65 + 0.05 * 3)
-    assert at(400) < signal.metadata["event_time"] < at(402)  # the third cycle
+    assert at(400) < event_ms(signal) < at(402)  # the third cycle
     mid = float(signal.price)
     sign = 1 if action == "buy" else -1
     distance = 0.005 * mid  # |mid − level| = 0.045 is under the 0.5 % floor
@@ -58,7 +58,7 @@ def test_a_large_steady_level_is_consistent_after_120_s() -> None:
     signal = out[0].signal
     assert signal.metadata["inputs"]["match"] == "consistent"
     assert signal.confidence == 0.70
-    assert at(470) < signal.metadata["event_time"] <= at(470.2)
+    assert at(470) < event_ms(signal) <= at(470.2)
 
 
 def test_a_refilling_level_before_warm_up_is_not_published() -> None:
@@ -117,4 +117,4 @@ def test_a_long_present_level_that_turns_large_is_an_anchor() -> None:
     assert len(out) == 1
     assert out[0].signal.metadata["inputs"]["match"] == "anchor"
     assert out[0].signal.confidence == 0.75
-    assert out[0].signal.metadata["event_time"] == at(350)
+    assert event_ms(out[0].signal) == at(350)

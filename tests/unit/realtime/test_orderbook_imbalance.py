@@ -9,7 +9,7 @@ import pytest
 
 from petrosa.realtime import Side
 from petrosa.realtime.strategies import ImbalanceParams
-from tests.unit.realtime.tape import BookShape, at, books, engine_for, flat_candles, run
+from tests.unit.realtime.tape import BookShape, at, books, engine_for, event_ms, flat_candles, run
 
 QUIET = BookShape()
 
@@ -39,7 +39,7 @@ def test_a_sustained_skew_fires_once_on_its_side(bids: float, asks: float, side:
     signal = out[0].signal
     assert signal.action.value == side.action
     # Every sample of seconds 150…159 skewed: the first snapshot of second 159 completes it.
-    assert signal.metadata["event_time"] == at(159)
+    assert event_ms(signal) == at(159)
     mean = signal.metadata["inputs"]["mean_imbalance"]
     assert side * mean == pytest.approx(0.5, abs=0.03)
     assert signal.confidence == pytest.approx(0.60 + 0.30 * (abs(mean) - 0.30) / 0.40)
@@ -66,7 +66,7 @@ def test_hysteresis_a_dip_into_the_band_does_not_rearm_a_dip_below_does() -> Non
 
     engine = engine_for("orderbook_imbalance")
     out = run(engine, books(0, 400, shape))
-    assert [e.signal.metadata["event_time"] for e in out] == [at(159), at(359)]
+    assert [event_ms(e.signal) for e in out] == [at(159), at(359)]
 
 
 def test_cooldown_blocks_a_second_edge_inside_it() -> None:

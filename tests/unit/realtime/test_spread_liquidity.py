@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from petrosa.realtime.strategies import SpreadParams
-from tests.unit.realtime.tape import BookShape, at, books, engine_for, run
+from tests.unit.realtime.tape import BookShape, at, books, engine_for, event_ms, run
 
 QUIET = BookShape(spread=0.02)  # 2 bps
 
@@ -32,7 +32,7 @@ def test_blowout_and_recovery_buys_when_liquidity_returns() -> None:
     out = run(engine_for("spread_liquidity"), books(0, 200, blowout()))
     assert [e.signal.action.value for e in out] == ["buy"]
     signal = out[0].signal
-    assert signal.metadata["event_time"] == at(140)  # the first narrow snapshot
+    assert event_ms(signal) == at(140)  # the first narrow snapshot
     inputs = signal.metadata["inputs"]
     assert inputs["peak_ratio"] == pytest.approx(25.0)  # 50 bps over 2 bps
     assert inputs["velocity"] < -0.5
@@ -62,7 +62,7 @@ def test_liquidity_withdrawal_sells_once() -> None:
     assert [e.signal.action.value for e in out] == ["sell"]
     signal = out[0].signal
     inputs = signal.metadata["inputs"]
-    assert signal.metadata["event_time"] == at(100)
+    assert event_ms(signal) == at(100)
     assert inputs["ratio"] > 3
     assert inputs["velocity"] > 0.5
     assert inputs["depth_drop"] > 0.5

@@ -10,7 +10,7 @@ import pytest
 from petrosa.contracts import Market
 from petrosa.realtime import Side, SymbolEngine, TickerPrice
 from petrosa.realtime.strategies import PriceSource, VelocityParams
-from tests.unit.realtime.tape import SYMBOL, Flow, at, engine_for, run, trades
+from tests.unit.realtime.tape import SYMBOL, Flow, at, engine_for, event_ms, run, trades
 
 RAMP_START = 400.0
 
@@ -42,7 +42,7 @@ def test_a_sustained_move_fires_once_on_its_side(side: Side) -> None:
     assert side * velocity >= 0.005
     assert side * inputs["recent_move"] >= 0.001
     # 0.02 %/s: 0.5 % needs ~25 s of ramp against the sample 60 s back (± the noise).
-    assert at(RAMP_START + 24) <= signal.metadata["event_time"] < at(RAMP_START + 27)
+    assert at(RAMP_START + 24) <= event_ms(signal) < at(RAMP_START + 27)
     assert signal.confidence == pytest.approx(0.60 + 0.25 * (abs(velocity) - 0.005) / 0.01)
     price = float(signal.price)
     unit = 0.003 * price  # no candles: the price floor
@@ -59,7 +59,7 @@ def test_a_spike_already_fading_is_not_confirmed() -> None:
         return Flow(noise=0.00002)
 
     out = run(engine_for("ticker_velocity"), trades(0, 470, flow))
-    assert [e.signal.metadata["event_time"] for e in out] == [at(400)]  # only its first second
+    assert [event_ms(e.signal) for e in out] == [at(400)]  # only its first second
     fading = run(engine_for("ticker_velocity"), trades(0, 470, ramp(1, 0.00005, 120)))
     assert fading == []  # 0.3 % a minute never reaches 0.5 % in 60 s
 

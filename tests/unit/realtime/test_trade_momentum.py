@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from petrosa.realtime import AggTrade, Side
-from tests.unit.realtime.tape import Flow, at, engine_for, merge, run, trades
+from tests.unit.realtime.tape import Flow, at, engine_for, event_ms, merge, run, trades
 
 BURST = 1_900.0  # after the 30.5 min warm-up (the activity median needs 30 min)
 QUIET = Flow()
@@ -44,7 +44,7 @@ def test_an_aggressive_burst_fires_once_on_its_side(side: Side) -> None:
     signal = out[0].signal
     assert signal.action.value == side.action
     inputs = signal.metadata["inputs"]
-    assert at(BURST) < signal.metadata["event_time"] < at(BURST + 20)
+    assert at(BURST) < event_ms(signal) < at(BURST + 20)
     score = inputs["score"]
     assert score == pytest.approx(
         0.4 * inputs["price_move"] + 0.3 * inputs["large_flow"] + 0.3 * inputs["flow"]

@@ -8,7 +8,9 @@ the database stops the work the client gave up on.
 
 SQLite gets two engines: readers on a small pool (WAL lets them run beside the writer) and
 a single writer connection whose transactions start with ``BEGIN IMMEDIATE``, so a
-read-modify-write never deadlocks on lock upgrade. Servers use one engine for both.
+read-modify-write never deadlocks on lock upgrade. Servers use one engine for both. Bulk
+market-data writes on SQLite take a plain ``sqlite3`` writer beside it (``sqlite_writes``),
+also ``BEGIN IMMEDIATE``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from petrosa.datamanager.data_errors import data_error_code
 from petrosa.datamanager.settings import DataManagerSettings
 from petrosa.datamanager.storage.sqlite_reads import SqliteReader, SqliteReadError
+from petrosa.datamanager.storage.sqlite_writes import SqliteWriter, Work
 from petrosa.datamanager.storage.urls import async_url, redacted
 from petrosa.sqlsupport import (
     DeadlineExceeded,
@@ -99,6 +102,11 @@ class Database:
             if self.is_sqlite
             else None
         )
+        self.sqlite_writer = (
+            SqliteWriter(str(self.url.database), self.write_engine.dialect)
+            if self.is_sqlite
+            else None
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -142,6 +150,15 @@ class Database:
 
         async with self._guarded():
             return await retry_transient(attempt)
+
+    async def sqlite_transaction(self, work: Work[T]) -> T:
+        """:meth:`transaction` for plain ``sqlite3`` work on the SQLite writer thread (SQLite
+        only; see ``sqlite_writes``): same deadline, reruns and error mapping."""
+        writer = self.sqlite_writer
+        assert writer is not None
+        deadline = time.monotonic() + self.settings.query_timeout_s
+        async with self._guarded():
+            return await retry_transient(lambda: writer.transaction(work, deadline=deadline))
 
     async def fetch_sqlite(
         self, sql: str, params: tuple[Any, ...], *, rows: int
@@ -224,6 +241,8 @@ class Database:
     async def dispose(self) -> None:
         if self.sqlite_reader is not None:
             self.sqlite_reader.close()
+        if self.sqlite_writer is not None:
+            await self.sqlite_writer.close()
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()

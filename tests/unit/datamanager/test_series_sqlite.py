@@ -12,6 +12,8 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import exc, func, select
 
+from petrosa.datamanager.documents.store import DocumentStore
+from petrosa.datamanager.documents.values import NewDocument
 from petrosa.datamanager.market.sqlite_upsert import ROWS_PER_STATEMENT
 from petrosa.datamanager.market.stores import MarketStore
 from petrosa.datamanager.settings import DataManagerSettings
@@ -136,3 +138,22 @@ async def test_a_write_behind_another_writers_lock_is_unavailable_at_the_deadlin
     result = await store.klines.write(SERIES, [kline(0)])
     assert (result.inserted, result.updated) == (1, 0)
     await database.dispose()
+
+
+async def test_ingest_and_other_writes_take_turns_without_errors(store: MarketStore) -> None:
+    """Both SQLite writers (the plain one for ingest, SQLAlchemy's for the rest) at once."""
+    documents = DocumentStore(store.db)
+
+    async def ingest(first: int) -> None:
+        for start in range(first, first + 2_000, 250):
+            batch = [kline(i) for i in range(start, start + 250)]
+            await store.klines.write(SERIES, batch, key_step=MINUTE)
+
+    async def insert_documents() -> None:
+        for n in range(20):
+            await documents.insert("notes", [NewDocument(f"n{n}", {"n": n}, ("body", 0))])
+
+    await asyncio.gather(ingest(0), ingest(2_000), insert_documents(), insert_documents())
+    assert await stored_rows(store) == 4_000
+    listed = await documents.list_collections()
+    assert [(c.name, c.count) for c in listed.collections] == [("notes", 20)]

@@ -120,3 +120,22 @@ async def test_a_statement_running_past_the_deadline_is_interrupted_and_rolled_b
     with pytest.raises(exc.OperationalError, match="interrupted"):
         await asyncio.wait_for(writer.transaction(work, deadline=time.monotonic() + 0.2), GUARD_S)
     assert _rows(database) == []
+
+
+async def test_a_transaction_whose_caller_gave_up_is_never_committed(
+    writer: SqliteWriter, database: Path
+) -> None:
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        deadline = time.monotonic() + GUARD_S
+        given_up = asyncio.create_task(writer.transaction(_insert([1]), deadline=deadline))
+        await asyncio.sleep(0.05)  # the writer thread now waits for the lock
+        given_up.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await given_up
+    finally:
+        holder.rollback()
+        holder.close()
+    await writer.transaction(_insert([2]), deadline=time.monotonic() + GUARD_S)
+    assert _rows(database) == [2]

@@ -15,11 +15,12 @@ also ``BEGIN IMMEDIATE``.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
@@ -102,6 +103,7 @@ class Database:
             if self.is_sqlite
             else None
         )
+        self._write_turns = asyncio.Lock()
         self.sqlite_writer = (
             SqliteWriter(str(self.url.database), self.write_engine.dialect)
             if self.is_sqlite
@@ -137,7 +139,7 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A transaction, committed when the block ends, rolled back on any error."""
-        async with self._guarded(), self.write_engine.begin() as conn:
+        async with self._guarded(), self._writers_turn(), self.write_engine.begin() as conn:
             yield conn
 
     async def transaction(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
@@ -145,7 +147,7 @@ class Database:
         contention (:func:`retry_transient`); one query deadline bounds all the runs."""
 
         async def attempt() -> T:
-            async with self.write_engine.begin() as conn:
+            async with self._writers_turn(), self.write_engine.begin() as conn:
                 return await work(conn)
 
         async with self._guarded():
@@ -157,8 +159,22 @@ class Database:
         writer = self.sqlite_writer
         assert writer is not None
         deadline = time.monotonic() + self.settings.query_timeout_s
+
+        async def attempt() -> T:
+            async with self._writers_turn():
+                return await writer.transaction(work, deadline=deadline)
+
         async with self._guarded():
-            return await retry_transient(lambda: writer.transaction(work, deadline=deadline))
+            return await retry_transient(attempt)
+
+    def _writers_turn(self) -> AbstractAsyncContextManager[Any]:
+        """On SQLite, one write transaction at a time from this process, in arrival order.
+
+        The SQLAlchemy writer and the plain one would otherwise meet at SQLite's file lock,
+        where a waiting writer polls with growing sleeps (up to 100 ms) and can lose every
+        round to a stream of ingest batches until its busy timeout ends.
+        """
+        return self._write_turns if self.is_sqlite else nullcontext()
 
     async def fetch_sqlite(
         self, sql: str, params: tuple[Any, ...], *, rows: int

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -48,21 +49,32 @@ class SqliteWriter:
         """``work(connection)`` between ``BEGIN IMMEDIATE`` and ``COMMIT``, on the writer thread.
 
         ``deadline`` (``time.monotonic()``) bounds the wait for the write lock and the work;
-        past it the statement is interrupted and the transaction rolled back.
+        past it, or once the caller stopped waiting (cancelled), the statement running is
+        interrupted and the transaction rolled back instead of committed.
         """
+        abandoned = threading.Event()
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._run, work, deadline)
+        try:
+            return await loop.run_in_executor(self._executor, self._run, work, deadline, abandoned)
+        except asyncio.CancelledError:
+            abandoned.set()  # the caller answers without this write: it must not land later
+            raise
 
-    def _run(self, work: Work[T], deadline: float) -> T:
+    def _run(self, work: Work[T], deadline: float, abandoned: threading.Event) -> T:
+        def stop() -> bool:
+            return abandoned.is_set() or time.monotonic() > deadline
+
         sql = "BEGIN IMMEDIATE"
         try:
             conn = self._connection(deadline)
-            conn.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_STEPS)
+            conn.set_progress_handler(stop, PROGRESS_STEPS)
             conn.execute(sql)
             try:
                 sql = "(transaction body)"
                 result = work(conn)
                 sql = "COMMIT"
+                if stop():  # statements too short for the progress handler end here
+                    raise sqlite3.OperationalError("interrupted: past the transaction's deadline")
                 conn.execute(sql)
             except BaseException:
                 if conn.in_transaction:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,18 @@ async def writer(database: Path) -> AsyncIterator[SqliteWriter]:
     writer = SqliteWriter(str(database), sqlite.dialect())
     yield writer
     await writer.close()
+
+
+@contextmanager
+def _write_locked(path: Path) -> Iterator[None]:
+    """Another connection holds the write lock until the block ends."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        holder.rollback()
+        holder.close()
 
 
 def _rows(path: Path) -> list[int]:
@@ -75,18 +88,13 @@ async def test_a_failed_transaction_is_rolled_back_and_raised_as_sqlalchemy_rais
 async def test_waiting_for_the_write_lock_leaves_the_event_loop_free(
     writer: SqliteWriter, database: Path
 ) -> None:
-    holder = sqlite3.connect(database, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    try:
+    with _write_locked(database):
         write = asyncio.create_task(
             writer.transaction(_insert([1]), deadline=time.monotonic() + GUARD_S)
         )
         for _ in range(5):  # the loop keeps turning while the writer waits for the lock
             await asyncio.sleep(0.01)
         assert not write.done()
-    finally:
-        holder.rollback()
-        holder.close()
     await asyncio.wait_for(write, GUARD_S)
     assert _rows(database) == [1]
 
@@ -94,9 +102,7 @@ async def test_waiting_for_the_write_lock_leaves_the_event_loop_free(
 async def test_a_transaction_behind_a_held_lock_gives_up_at_its_deadline(
     writer: SqliteWriter, database: Path
 ) -> None:
-    holder = sqlite3.connect(database, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    try:
+    with _write_locked(database):
         started = time.monotonic()
         with pytest.raises(exc.OperationalError, match="locked"):
             await asyncio.wait_for(
@@ -104,9 +110,6 @@ async def test_a_transaction_behind_a_held_lock_gives_up_at_its_deadline(
                 GUARD_S,
             )
         assert time.monotonic() - started < GUARD_S / 2
-    finally:
-        holder.rollback()
-        holder.close()
     assert _rows(database) == []
 
 
@@ -125,17 +128,12 @@ async def test_a_statement_running_past_the_deadline_is_interrupted_and_rolled_b
 async def test_a_transaction_whose_caller_gave_up_is_never_committed(
     writer: SqliteWriter, database: Path
 ) -> None:
-    holder = sqlite3.connect(database, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    try:
+    with _write_locked(database):
         deadline = time.monotonic() + GUARD_S
         given_up = asyncio.create_task(writer.transaction(_insert([1]), deadline=deadline))
         await asyncio.sleep(0.05)  # the writer thread now waits for the lock
         given_up.cancel()
         with pytest.raises(asyncio.CancelledError):
             await given_up
-    finally:
-        holder.rollback()
-        holder.close()
     await writer.transaction(_insert([2]), deadline=time.monotonic() + GUARD_S)
     assert _rows(database) == [2]

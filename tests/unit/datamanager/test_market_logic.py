@@ -71,6 +71,35 @@ def test_cross_field_rules(index: int, value: Any, field: str) -> None:
     assert caught.value.loc == ["body", "klines", 0, field]
 
 
+@pytest.mark.parametrize(
+    ("interval", "open_times", "off_grid"),
+    [
+        ("1m", [0, 60_000, 120_001, 180_000], 2),
+        ("1w", [WEEK_PHASE_MS, WEEK_PHASE_MS + 604_800_000, 604_800_000 * 3], 2),
+        ("1M", [0, 2_678_400_000, 2_678_400_000 + 86_400_000], 2),  # Jan 1, Feb 1, Feb 2
+    ],
+)
+def test_the_first_kline_off_the_candle_grid_is_named(
+    interval: str, open_times: list[int], off_grid: int
+) -> None:
+    rows = [[t, *ROW[1:6], t + 59_999, *ROW[7:]] for t in open_times]
+    with pytest.raises(InvalidInput) as caught:
+        parse_kline_batch(body(rows, interval=interval))
+    assert caught.value.loc == ["body", "klines", off_grid, "open_time"]
+    on_grid = rows[:off_grid]
+    assert [row[0] for row in parse_kline_batch(body(on_grid, interval=interval))[2]] == (
+        open_times[:off_grid]
+    )
+
+
+def test_a_broken_cross_field_rule_is_named_before_an_earlier_row_off_the_grid() -> None:
+    off_grid = [1, *ROW[1:6], 60_000, *ROW[7:]]
+    high_below_low = [60_000, *ROW[1:2], "0.4", *ROW[3:6], 119_999, *ROW[7:]]
+    with pytest.raises(InvalidInput) as caught:
+        parse_kline_batch(body([off_grid, high_below_low]))
+    assert caught.value.loc == ["body", "klines", 1, "high"]
+
+
 def test_an_all_array_batch_and_the_same_batch_with_objects_give_the_same_rows() -> None:
     arrays = [[i * 60_000, *ROW[1:6], i * 60_000 + 59_999, *ROW[7:]] for i in range(50)]
     mixed: list[Any] = list(arrays)

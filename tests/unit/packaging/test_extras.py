@@ -27,7 +27,7 @@ CLIENT_CLOSURE = {
     "pydantic", "pydantic_core", "annotated_types", "typing_extensions", "typing_inspection",
     "httpx", "httpcore", "h11", "anyio", "sniffio", "idna", "certifi", "orjson",
 }  # fmt: skip
-"""What the base dependencies (pydantic, httpx, orjson) install, top-level modules."""
+"""What the base dependencies (pydantic, httpx, orjson, sniffio) install, top-level modules."""
 
 USE_THE_CLIENT = """
 import json
@@ -54,7 +54,9 @@ def test_the_client_and_the_contracts_need_none_of_the_services_packages() -> No
 
 def test_the_base_dependencies_are_the_clients_and_every_requirement_is_pinned() -> None:
     project = PYPROJECT["project"]
-    assert {_name(req) for req in project["dependencies"]} == {"pydantic", "httpx", "orjson"}
+    assert {_name(req) for req in project["dependencies"]} == {
+        "pydantic", "httpx", "orjson", "sniffio",
+    }  # fmt: skip
     for extra, requirements in project["optional-dependencies"].items():
         for requirement in requirements:
             assert _name(requirement) == "petrosa" or "==" in requirement, (extra, requirement)

@@ -71,10 +71,6 @@ async def write_klines(
     market: MarketQuery = DEFAULT_MARKET,
 ) -> Response:
     symbol, interval, rows = parse_kline_batch(await request.body())
-    if (off_grid := interval.first_off_grid(row[0] for row in rows)) is not None:
-        raise InvalidInput(
-            ["body", "klines", off_grid, "open_time"], f"not on the {interval.value} candle grid"
-        )
     series = (market.value, symbol, interval.value)
     try:
         result = await store.klines.write(series, rows, key_step=interval.milliseconds or 1)

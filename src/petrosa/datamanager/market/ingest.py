@@ -148,7 +148,8 @@ _OBJECT_ROW = itemgetter(*KLINE_FIELDS[:11])
 
 
 def parse_kline_batch(body: bytes) -> tuple[str, Interval, list[tuple[Any, ...]]]:
-    """Validate a kline batch; rows come back as ``(open_time, open, …, taker_buy_quote)``."""
+    """Validate a kline batch, its rows' cross-field rules and their place on the candle
+    grid; rows come back as ``(open_time, open, …, taker_buy_quote)``."""
     try:
         arrays = _KLINE_ARRAY_BATCH.validate_json(body)
     except ValidationError:  # objects, a mix, or a bad row: the full model decides
@@ -160,22 +161,38 @@ def parse_kline_batch(body: bytes) -> tuple[str, Interval, list[tuple[Any, ...]]
     else:
         symbol, interval = arrays.symbol, arrays.interval
         rows = [item[:11] for item in arrays.klines]
-    _check_klines(rows)
+    _check_klines(rows, interval)
     return symbol, interval, rows
 
 
-def _check_klines(rows: list[tuple[Any, ...]]) -> None:
-    """The cross-field rules over every row; the first row breaking one is named.
+def _check_klines(rows: list[tuple[Any, ...]], interval: Interval) -> None:
+    """The cross-field rules, then the candle grid, over every row; the first row breaking
+    one is named."""
+    fixed = interval.milliseconds
+    if _every_row_holds(rows, fixed or 1, interval.phase_ms):  # one pass for the usual batch
+        if fixed is not None:
+            return
+    else:
+        for index, row in enumerate(rows):
+            _check_kline(row, index)
+    # a month has no fixed step, and a batch that broke no cross-field rule broke the grid
+    if (off_grid := interval.first_off_grid(row[0] for row in rows)) is not None:
+        raise InvalidInput(
+            ["body", "klines", off_grid, "open_time"], f"not on the {interval.value} candle grid"
+        )
+
+
+def _every_row_holds(rows: list[tuple[Any, ...]], step: int, phase: int) -> bool:
+    """Every row keeps the cross-field rules and opens on the grid of ``step`` ms.
 
     Rows are unpacked whole: a ``*rest`` target builds a list per row and triples the cost.
     """
     for open_time, open_, high, low, close, _v, close_time, _q, _n, _tb, _tq in rows:
-        if not (low <= open_ <= high and low <= close <= high and open_time <= close_time):
-            break
-    else:
-        return
-    for index, row in enumerate(rows):
-        _check_kline(row, index)
+        if (open_time - phase) % step or not (
+            low <= open_ <= high and low <= close <= high and open_time <= close_time
+        ):
+            return False
+    return True
 
 
 def _check_kline(row: tuple[Any, ...], index: int) -> None:

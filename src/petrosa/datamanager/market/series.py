@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from petrosa.contracts.market import WriteResult
 from petrosa.datamanager.errors import InvalidInput
 from petrosa.datamanager.json_rules import INT64_MAX
-from petrosa.datamanager.market.sqlite_writes import SqliteDriver
+from petrosa.datamanager.market.sqlite_upsert import PreparedSeriesUpsert, SeriesUpsert
 from petrosa.datamanager.storage.database import Database
 from petrosa.datamanager.storage.statements import PreparedStatement, prepare_upsert
 
@@ -80,6 +80,7 @@ class SeriesStore:
         self.db = db
         self.spec = spec
         self._upsert: PreparedStatement | None = None
+        self._sqlite_upsert: PreparedSeriesUpsert | None = None
         self._sqlite_reads: dict[tuple[bool, bool, bool, Order], str] = {}
 
     def _prepared_upsert(self) -> PreparedStatement:
@@ -106,6 +107,39 @@ class SeriesStore:
         if not by_key:
             return WriteResult(received=0, inserted=0, updated=0)
         keys = sorted(by_key)  # one lock order for every writer: fewer deadlocks
+        if self.db.is_sqlite:
+            existing = await self._write_sqlite(partition, by_key, keys, key_step)
+        else:
+            existing = await self._write_core(partition, by_key, keys, key_step)
+        return WriteResult(received=received, inserted=len(keys) - existing, updated=existing)
+
+    async def _write_sqlite(
+        self,
+        partition: Sequence[Any],
+        by_key: dict[int, tuple[Any, ...]],
+        keys: list[int],
+        key_step: int,
+    ) -> int:
+        """The count and the upsert as one transaction on the SQLite writer thread."""
+        if self._sqlite_upsert is None:
+            spec = self.spec
+            shape = SeriesUpsert(spec.table.name, spec.partition, spec.row_columns)
+            self._sqlite_upsert = PreparedSeriesUpsert.of(shape)
+        upsert = self._sqlite_upsert
+        rows = [by_key[k] for k in keys]
+        dense = _dense(keys, key_step)
+        return await self.db.sqlite_transaction(
+            lambda conn: upsert.run(conn, partition, rows, keys, dense=dense)
+        )
+
+    async def _write_core(
+        self,
+        partition: Sequence[Any],
+        by_key: dict[int, tuple[Any, ...]],
+        keys: list[int],
+        key_step: int,
+    ) -> int:
+        """The count through SQLAlchemy, then one ``executemany`` of the prepared upsert."""
         statement = self._prepared_upsert()
         names = self.spec.row_columns
         fixed = dict(zip(self.spec.partition, partition, strict=True))
@@ -123,16 +157,11 @@ class SeriesStore:
             ]
 
         async def upsert(conn: AsyncConnection) -> int:
-            if self.db.is_sqlite:
-                return await self._upsert_sqlite(
-                    conn, statement.sql, partition, keys, key_step, params
-                )
             existing = await self._count_existing(conn, partition, keys, key_step)
             await conn.exec_driver_sql(statement.sql, params)
             return existing
 
-        existing = await self.db.transaction(upsert)
-        return WriteResult(received=received, inserted=len(keys) - existing, updated=existing)
+        return await self.db.transaction(upsert)
 
     async def _count_existing(
         self, conn: AsyncConnection, partition: Sequence[Any], keys: list[int], key_step: int
@@ -146,36 +175,6 @@ class SeriesStore:
         query = select(func.count()).where(where, key_col.in_(bindparam("keys", expanding=True)))
         result = await conn.execute(query, {"keys": keys})
         return int(result.scalar_one())
-
-    async def _upsert_sqlite(
-        self,
-        conn: AsyncConnection,
-        upsert_sql: str,
-        partition: Sequence[Any],
-        keys: list[int],
-        key_step: int,
-        params: list[tuple[Any, ...]],
-    ) -> int:
-        """:meth:`_count_existing` and the upsert, on the SQLite driver directly (same SQL)."""
-        driver = await SqliteDriver.of(conn)
-        spec = self.spec
-        where = " AND ".join(f'"{column}" = ?' for column in spec.partition)
-        if _dense(keys, key_step):
-            present = await driver.fetchall(
-                f'SELECT "{spec.key}" FROM "{spec.table.name}" '
-                f'WHERE {where} AND "{spec.key}" BETWEEN ? AND ?',
-                (*partition, keys[0], keys[-1]),
-            )
-            existing = len({row[0] for row in present}.intersection(keys))
-        else:
-            marks = ", ".join("?" * len(keys))
-            ((existing,),) = await driver.fetchall(
-                f'SELECT count(*) FROM "{spec.table.name}" '
-                f'WHERE {where} AND "{spec.key}" IN ({marks})',
-                (*partition, *keys),
-            )
-        await driver.executemany(upsert_sql, params)
-        return int(existing)
 
     def _partition_clause(self, partition: Sequence[Any]) -> Any:
         table = self.spec.table

@@ -8,16 +8,19 @@ the database stops the work the client gave up on.
 
 SQLite gets two engines: readers on a small pool (WAL lets them run beside the writer) and
 a single writer connection whose transactions start with ``BEGIN IMMEDIATE``, so a
-read-modify-write never deadlocks on lock upgrade. Servers use one engine for both.
+read-modify-write never deadlocks on lock upgrade. Servers use one engine for both. Bulk
+market-data writes on SQLite take a plain ``sqlite3`` writer beside it (``sqlite_writes``),
+also ``BEGIN IMMEDIATE``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
@@ -28,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from petrosa.datamanager.data_errors import data_error_code
 from petrosa.datamanager.settings import DataManagerSettings
 from petrosa.datamanager.storage.sqlite_reads import SqliteReader, SqliteReadError
+from petrosa.datamanager.storage.sqlite_writes import SqliteWriter, Work
 from petrosa.datamanager.storage.urls import async_url, redacted
 from petrosa.sqlsupport import (
     DeadlineExceeded,
@@ -99,6 +103,12 @@ class Database:
             if self.is_sqlite
             else None
         )
+        self._write_turns = asyncio.Lock()
+        self.sqlite_writer = (
+            SqliteWriter(str(self.url.database), self.write_engine.dialect)
+            if self.is_sqlite
+            else None
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -129,7 +139,7 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A transaction, committed when the block ends, rolled back on any error."""
-        async with self._guarded(), self.write_engine.begin() as conn:
+        async with self._guarded(), self._writers_turn(), self.write_engine.begin() as conn:
             yield conn
 
     async def transaction(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
@@ -137,11 +147,34 @@ class Database:
         contention (:func:`retry_transient`); one query deadline bounds all the runs."""
 
         async def attempt() -> T:
-            async with self.write_engine.begin() as conn:
+            async with self._writers_turn(), self.write_engine.begin() as conn:
                 return await work(conn)
 
         async with self._guarded():
             return await retry_transient(attempt)
+
+    async def sqlite_transaction(self, work: Work[T]) -> T:
+        """:meth:`transaction` for plain ``sqlite3`` work on the SQLite writer thread (SQLite
+        only; see ``sqlite_writes``): same deadline, reruns and error mapping."""
+        writer = self.sqlite_writer
+        assert writer is not None
+        deadline = time.monotonic() + self.settings.query_timeout_s
+
+        async def attempt() -> T:
+            async with self._writers_turn():
+                return await writer.transaction(work, deadline=deadline)
+
+        async with self._guarded():
+            return await retry_transient(attempt)
+
+    def _writers_turn(self) -> AbstractAsyncContextManager[Any]:
+        """On SQLite, one write transaction at a time from this process, in arrival order.
+
+        The SQLAlchemy writer and the plain one would otherwise meet at SQLite's file lock,
+        where a waiting writer polls with growing sleeps (up to 100 ms) and can lose every
+        round to a stream of ingest batches until its busy timeout ends.
+        """
+        return self._write_turns if self.is_sqlite else nullcontext()
 
     async def fetch_sqlite(
         self, sql: str, params: tuple[Any, ...], *, rows: int
@@ -224,6 +257,8 @@ class Database:
     async def dispose(self) -> None:
         if self.sqlite_reader is not None:
             self.sqlite_reader.close()
+        if self.sqlite_writer is not None:
+            await self.sqlite_writer.close()
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()

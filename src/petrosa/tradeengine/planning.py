@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 
+from petrosa.contracts import Interval
 from petrosa.contracts.signals import TRADING_ACTIONS, Signal, SignalAction
 from petrosa.contracts.trading import DailyPnl, Position, PositionSide
 from petrosa.exchange.trading import AccountSnapshot, OrderSide, SymbolFilters
@@ -30,7 +31,8 @@ class SignalRules:
 
     symbols: tuple[str, ...]
     max_age_s: float
-    """Older signals are stale."""
+    """Older signals are stale; a candle signal stays fresh at least one of its candles
+    (:func:`allowed_age_s`)."""
     max_clock_skew_s: float
     """Signals stamped further ahead of this replica's clock come from the future."""
 
@@ -79,13 +81,31 @@ def precheck(signal: Signal, rules: SignalRules, now: dt.datetime) -> None:
     if signal.symbol not in rules.symbols:
         raise Rejected(f"unknown symbol {signal.symbol}")
     age = (now - signal.timestamp).total_seconds()
-    if age > rules.max_age_s:
-        raise Rejected(f"stale: {age:.0f}s old (max {rules.max_age_s:g}s)")
+    allowed = allowed_age_s(signal, rules.max_age_s)
+    if age > allowed:
+        raise Rejected(f"stale: {age:.0f}s old (max {allowed:g}s)")
     if -age > rules.max_clock_skew_s:
         raise Rejected(
             f"future: stamped {signal.timestamp.isoformat()}, {-age:.0f}s ahead of this "
             f"replica's clock (max {rules.max_clock_skew_s:g}s)"
         )
+
+
+def allowed_age_s(signal: Signal, max_age_s: float) -> float:
+    """How old ``signal`` may be: ``max_age_s``, or for a candle signal the length of its
+    timeframe when that is longer.
+
+    A candle signal is stamped with its candle's close and stays the strategy's decision
+    until the next candle of its timeframe closes; the extractor stores candles minutes
+    after they close, so ``max_age_s`` alone would refuse every candle signal it triggers.
+    """
+    if signal.candle_close_time is None or signal.timeframe is None:
+        return max_age_s
+    try:
+        step_ms = Interval(signal.timeframe).milliseconds
+    except ValueError:
+        return max_age_s
+    return max_age_s if step_ms is None else max(max_age_s, step_ms / 1000)
 
 
 def plan_order(

@@ -88,7 +88,8 @@ class Engine:
 
     Its collaborators are given, not built here (``petrosa.tradeengine.wiring`` builds them
     from the environment), so a test can run an engine in-process; the engine owns them from
-    then on and closes them in :meth:`stop`. ``nats_url`` None: no NATS ingress.
+    then on and closes them in :meth:`stop`. ``nats_url`` None: no NATS ingress. ``clock``
+    (UTC now) judges signal ages and dates the daily P&L: a test on the simulator's time.
     """
 
     def __init__(
@@ -99,6 +100,7 @@ class Engine:
         exchange: TradingExchange,
         locks: Locks,
         nats_url: str | None,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self.settings = settings
         self.store = store
@@ -106,12 +108,17 @@ class Engine:
         self.locks = locks
         self.metrics = EngineMetrics()
         self.executor = Executor(
-            settings, self.store, self.exchange, self.locks, observe=self.metrics.observe_stage
+            settings,
+            self.store,
+            self.exchange,
+            self.locks,
+            clock=clock,
+            observe=self.metrics.observe_stage,
         )
         self.rollover = DailyRollover(
             self.store,
             self.exchange,
-            clock=lambda: dt.datetime.now(dt.UTC),
+            clock=clock,
             replica=settings.replica,
         )
         self.duties = LeaderDuties(

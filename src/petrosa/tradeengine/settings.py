@@ -35,7 +35,9 @@ class TradeEngineSettings(BaseSettings):
     symbols: Annotated[tuple[str, ...], NoDecode] = DEFAULT_SYMBOLS
     """Symbols the engine trades; signals for others are rejected as unknown."""
     max_signal_age_s: float = Field(default=60.0, gt=0)
-    """Older signals are stale and rejected."""
+    """Older signals are stale and rejected. A candle signal (``candle_close_time`` and a
+    fixed-length ``timeframe``) may be as old as its timeframe when that is longer: it is
+    stamped with the candle's close and stays valid until the next candle closes."""
     max_clock_skew_s: float = Field(default=5.0, ge=0)
     """Signals stamped further in the future than this are rejected (clock skew allowance)."""
     default_notional: Decimal = Decimal("100")

@@ -40,3 +40,32 @@ def test_the_clock_skew_allowance_bounds_signals_from_the_future() -> None:
         precheck(stamped(NOW + dt.timedelta(seconds=6)), RULES, NOW)
     with pytest.raises(Rejected, match=r"^stale: 61s old"):
         precheck(stamped(NOW - dt.timedelta(seconds=61)), RULES, NOW)
+
+
+def candle(at: dt.datetime, timeframe: str) -> Signal:
+    """A candle signal stamped with its candle's close, as the TA bot makes it."""
+    close_ms = int(at.timestamp() * 1000)
+    return Signal(
+        signal_id="c-1", strategy_id="s", symbol="BTCUSDT", action="buy", confidence=0.5,
+        price=D(100), timestamp=at, timeframe=timeframe, candle_open_time=close_ms - 900_000 + 1,
+        candle_close_time=close_ms, event_time=close_ms,
+    )  # fmt: skip
+
+
+def test_a_candle_signal_stays_fresh_until_the_next_candle_of_its_timeframe_closes() -> None:
+    precheck(candle(NOW - dt.timedelta(seconds=900), "15m"), RULES, NOW)
+    with pytest.raises(Rejected, match=r"^stale: 901s old \(max 900s\)"):
+        precheck(candle(NOW - dt.timedelta(seconds=901), "15m"), RULES, NOW)
+    # a timeframe shorter than the setting: the setting
+    precheck(candle(NOW - dt.timedelta(seconds=60), "1m"), RULES, NOW)
+    with pytest.raises(Rejected, match=r"^stale: 61s old \(max 60s\)"):
+        precheck(candle(NOW - dt.timedelta(seconds=61), "1m"), RULES, NOW)
+
+
+def test_a_timeframe_without_a_candle_gets_the_setting_only() -> None:
+    tick = stamped(NOW - dt.timedelta(seconds=61)).model_copy(update={"timeframe": "15m"})
+    with pytest.raises(Rejected, match=r"^stale: 61s old \(max 60s\)"):
+        precheck(tick, RULES, NOW)
+    realtime = stamped(NOW - dt.timedelta(seconds=61)).model_copy(update={"timeframe": "tick"})
+    with pytest.raises(Rejected, match=r"^stale: 61s old"):
+        precheck(realtime, RULES, NOW)

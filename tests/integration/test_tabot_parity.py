@@ -99,6 +99,10 @@ async def test_a_window_replayed_live_gives_exactly_the_backtest_signals(
             await chain.configure(dm)
             bot = chain.bot("parity")
             await bot.start()
+            deadline = time.monotonic() + DEADLINE_S
+            while not (await bot.readiness())[0]:  # its stream keeps the events from now on
+                assert time.monotonic() < deadline, "the bot is not ready"
+                await asyncio.sleep(0.05)
             events = series
             await chain.extract(WARM_UP_HOURS)
             await settle(chain, nc, events)

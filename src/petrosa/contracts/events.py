@@ -34,3 +34,7 @@ class ExtractionCompleted(BaseModel):
     success: bool
     error: str | None = None
     completed_at: AwareDatetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    last_open_time: int | None = None
+    """Klines: open time (epoch ms) of the newest closed candle of the series stored when the
+    job ended; None when it stored none. A consumer evaluates that candle, not "the latest
+    closed one by its own clock": a redelivered event then still names its own candle."""

@@ -59,8 +59,12 @@ async def extract_klines(
             if closed and not dry_run:
                 result = await store.insert_klines(symbol, interval, closed, market=market)
                 outcome.written += result.inserted + result.updated
+                newest = max(k.open_time for k in closed)
+                outcome.last_open_time = max(outcome.last_open_time or newest, newest)
 
     latest = await store.get_latest_kline(symbol, interval, market=market)
+    if latest is not None:
+        outcome.last_open_time = latest.open_time
     resume = window.start
     if latest is not None and latest.open_time >= window.start:
         resume = min(latest.open_time + step, window.end)

@@ -37,6 +37,8 @@ class SeriesOutcome:
     event_attempts: int = 0
     event_error: str | None = None
     """Why the last delivery attempt failed (kept when a later one succeeded)."""
+    last_open_time: int | None = None
+    """Klines: the newest closed candle stored in the series (see ``ExtractionCompleted``)."""
 
     @property
     def success(self) -> bool:
@@ -59,6 +61,7 @@ class SeriesOutcome:
             duration_s=round(self.duration_s, 3),
             success=self.success,
             error=self.error,
+            last_open_time=self.last_open_time,
         )
 
 

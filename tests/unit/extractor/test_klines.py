@@ -40,6 +40,19 @@ async def test_first_run_fetches_the_window_and_second_only_new_candles() -> Non
     assert exchange.requests[0][0] == window().end  # resumed after the newest stored candle
 
 
+async def test_the_event_names_the_newest_candle_stored_even_when_nothing_was_new() -> None:
+    exchange, store = FakeExchange(NOW), FakeStore()
+    first = await extract_klines(
+        "BTCUSDT", M5, window(), source=exchange, store=store, market=FUTURES
+    )
+    assert first.event().last_open_time == window().end - STEP
+    again = await extract_klines(
+        "BTCUSDT", M5, window(), source=exchange, store=store, market=FUTURES
+    )
+    assert again.written == 0
+    assert again.event().last_open_time == window().end - STEP
+
+
 async def test_gaps_are_found_and_filled() -> None:
     exchange, store = FakeExchange(NOW), FakeStore()
     await extract_klines("BTCUSDT", M5, window(), source=exchange, store=store, market=FUTURES)

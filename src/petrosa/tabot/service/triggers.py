@@ -1,8 +1,9 @@
 """What starts an evaluation, parsed from the two inputs on the bus.
 
 - The extractor's completion event on ``binance.klines.<SYMBOL>.<interval>``
-  (``ExtractionCompleted``): new candles of that series are stored; evaluate its latest
-  closed candle.
+  (``ExtractionCompleted``): new candles of that series are stored; evaluate the candle the
+  event names (``last_open_time``), so a redelivery after the next candle closed still
+  evaluates its own; events without it (older extractors) evaluate the latest closed one.
 - The socket client's kline message on ``binance.<market>.kline_<i>.<SYMBOL>``
   (``{stream, event_time, received_at, data}``, ``data`` Binance's kline event): only when
   ``data.k.x`` is true — the candle opened at ``data.k.t`` closed — and then exactly that
@@ -36,7 +37,8 @@ class Trigger:
     symbol: str
     interval: Interval
     candle_open_time: int | None = None
-    """The closed candle to evaluate (socket klines); None: the latest closed one stored."""
+    """The closed candle to evaluate (socket klines, extractor events that name it); None: the
+    latest closed one stored."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,13 @@ def extractor_trigger(subject: str, payload: bytes) -> Trigger | Ignored:
         return Ignored("not_klines")
     if not event.success and event.records_written == 0:
         return Ignored("extraction_failed")
-    return Trigger(Source.EXTRACTOR, event.market, event.symbol.upper(), interval)
+    return Trigger(
+        Source.EXTRACTOR,
+        event.market,
+        event.symbol.upper(),
+        interval,
+        candle_open_time=event.last_open_time,
+    )
 
 
 def socket_trigger(subject: str, payload: bytes) -> Trigger | Ignored:

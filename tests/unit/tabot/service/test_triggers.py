@@ -41,6 +41,12 @@ def test_an_extraction_event_evaluates_the_latest_closed_candle_of_its_series() 
     assert trigger == Trigger(Source.EXTRACTOR, Market.FUTURES, "BTCUSDT", Interval.M15, None)
 
 
+def test_an_extraction_event_that_names_its_candle_evaluates_that_candle() -> None:
+    # a redelivery after the next candle closed must still evaluate the candle it announced
+    trigger = extractor_trigger("binance.klines.BTCUSDT.15m", event(last_open_time=900_000))
+    assert trigger == Trigger(Source.EXTRACTOR, Market.FUTURES, "BTCUSDT", Interval.M15, 900_000)
+
+
 def test_failed_or_foreign_events_start_nothing() -> None:
     failed = event(success=False, records_written=0, error="boom")
     assert extractor_trigger("binance.klines.BTCUSDT.15m", failed) == Ignored("extraction_failed")

@@ -8,6 +8,11 @@ exchange sent it: the bytes are cut out of the frame and concatenated, never re-
 for). Only a frame laid out differently from Binance's (keys in another order, spaces)
 falls back to re-serialising the parsed payload, which keeps its values.
 
+A frame in Binance's layout is not parsed whole either: :func:`split_frame` cuts the stream
+name and the payload's bytes at the fixed ``{"stream":"`` and ``","data":`` and only the
+payload is parsed (for its id and event time). Everything else — control replies, events,
+another layout — goes through :func:`read_frame`.
+
 Each message has a deterministic id, ``<stream name>:<the payload's own id>``: ``u`` (diff
 depth, bookTicker), ``lastUpdateId`` (spot partial depth), ``a`` (aggTrade), ``t`` (trade),
 ``k.t`` and ``E`` (kline: one id per update of a candle), else the event time ``E``. The
@@ -83,12 +88,37 @@ def read_frame(raw: bytes) -> Incoming:
         name = body.get("stream")
         if isinstance(name, str) and "data" in body:
             data = body["data"]
-            if isinstance(data, dict) and data.get("e") == "serverShutdown":
+            if is_server_shutdown(data):
                 return OtherMessage(body)
             return Frame(name, data, _data_slice(raw, name) or orjson.dumps(data))
         if "id" in body and ("result" in body or "error" in body):
             return ControlReply(body["id"], body.get("result"), body.get("error"))
     return OtherMessage(body)
+
+
+_NAME_START = len(_PREFIX)
+_DATA_START = len(_DATA_KEY)
+
+
+def split_frame(raw: bytes) -> tuple[str, bytes] | None:
+    """The stream name and the payload's bytes of a frame laid out exactly as
+    ``{"stream":"<name>","data":<payload>}``; None when it does not start and end that way.
+
+    The payload is not checked: a frame with more keys after ``data`` leaves bytes that are
+    not one JSON value, which the caller's parse of the payload rejects (it then falls back
+    to :func:`read_frame`). A name with escapes matches no subscribed stream and falls back
+    the same way."""
+    if not raw.startswith(_PREFIX) or not raw.endswith(b"}"):
+        return None
+    end = raw.find(_DATA_KEY, _NAME_START)
+    if end < 0:
+        return None
+    return raw[_NAME_START:end].decode("utf-8", "replace"), raw[end + _DATA_START : -1]
+
+
+def is_server_shutdown(data: Any) -> bool:
+    """A combined frame's payload announcing ``serverShutdown``."""
+    return isinstance(data, dict) and data.get("e") == "serverShutdown"
 
 
 def _data_slice(raw: bytes, name: str) -> bytes | None:
@@ -144,19 +174,14 @@ def event_time(data: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def envelope(name: str, event_ms: int | None, received_ms: int, data_raw: bytes) -> bytes:
-    """``{"stream","event_time","received_at","data"}`` around the untouched payload bytes."""
-    event_text = b"null" if event_ms is None else str(event_ms).encode()
-    return b"".join(
-        (
-            _PREFIX,
-            name.encode(),
-            b'","event_time":',
-            event_text,
-            b',"received_at":',
-            str(received_ms).encode(),
-            b',"data":',
-            data_raw,
-            b"}",
-        )
-    )
+def envelope_head(name: str) -> bytes:
+    """The start of every envelope of stream ``name``, made once per stream."""
+    return _PREFIX + name.encode() + b'","event_time":'
+
+
+def envelope(head: bytes, event_ms: int | None, received_ms: int, data_raw: bytes) -> bytes:
+    """``{"stream","event_time","received_at","data"}`` around the untouched payload bytes,
+    after the stream's :func:`envelope_head`."""
+    if event_ms is None:
+        return b'%snull,"received_at":%d,"data":%s}' % (head, received_ms, data_raw)
+    return b'%s%d,"received_at":%d,"data":%s}' % (head, event_ms, received_ms, data_raw)

@@ -35,17 +35,20 @@ from prometheus_client import Counter
 from websockets.exceptions import InvalidHandshake, InvalidURI
 
 from petrosa.contracts.market import Market
-from petrosa.exchange.binance.streams import Route, Stream
+from petrosa.exchange.binance.streams import Route, Stream, StreamKind
 from petrosa.socketclient.connection import Connection, combined_url
 from petrosa.socketclient.frames import (
     ControlReply,
     Frame,
     OrderKey,
     envelope,
+    envelope_head,
     event_time,
+    is_server_shutdown,
     message_id,
     order_key,
     read_frame,
+    split_frame,
 )
 from petrosa.socketclient.metrics import Metrics
 from petrosa.socketclient.nats_link import NatsLink
@@ -79,9 +82,13 @@ class SlotTiming:
     data_reset_s: float
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class StreamState:
     stream: Stream
+    name: str
+    """``stream.name``, which is computed on each access."""
+    kind: StreamKind
+    envelope_head: bytes
     destination: Destination
     frames_in: Counter
     duplicates: Counter
@@ -166,6 +173,9 @@ class ConnectionSlot:
         )
         state = StreamState(
             stream=stream,
+            name=stream.name,
+            kind=stream.type.kind,
+            envelope_head=envelope_head(stream.name),
             destination=destination,
             frames_in=metrics.frames_in.labels(market, token),
             duplicates=metrics.duplicates.labels(market, token),
@@ -217,13 +227,29 @@ class ConnectionSlot:
     def handle(self, connection: Connection, raw: bytes) -> None:
         """One message from a connection's reader: classify, order, enqueue."""
         received_ms = time.time_ns() // 1_000_000
+        parts = split_frame(raw)
+        if parts is not None:
+            state = self.streams.get(parts[0])
+            if state is not None:
+                try:
+                    data = orjson.loads(parts[1])
+                except orjson.JSONDecodeError:
+                    pass  # not Binance's layout after all: read_frame sorts it out
+                else:
+                    if not is_server_shutdown(data):
+                        self._take(connection, state, data, parts[1], received_ms)
+                        return
         try:
             incoming = read_frame(raw)
         except orjson.JSONDecodeError:
             self._dropped_bad.inc()
             return
         if isinstance(incoming, Frame):
-            self._take(connection, incoming, received_ms)
+            state = self.streams.get(incoming.name)
+            if state is None:
+                self._dropped_unknown.inc()
+            else:
+                self._take(connection, state, incoming.data, incoming.data_raw, received_ms)
         elif isinstance(incoming, ControlReply):
             if incoming.failed:
                 self._control_errors.inc()
@@ -235,18 +261,22 @@ class ConnectionSlot:
             log.info("%s: serverShutdown received; rotating now", self.label)
             self._shutdown_seen.set()
 
-    def _take(self, connection: Connection, frame: Frame, received_ms: int) -> None:
-        state = self.streams.get(frame.name)
-        if state is None:
-            self._dropped_unknown.inc()
-            return
+    def _take(
+        self,
+        connection: Connection,
+        state: StreamState,
+        data: Any,
+        data_raw: bytes,
+        received_ms: int,
+    ) -> None:
+        name = state.name
         now = time.monotonic()
         state.last_frame_at = connection.last_data_at = now
         if connection.first_data_at is None:
             connection.first_data_at = now
-        connection.delivered.add(frame.name)
+        connection.delivered.add(name)
         state.uncounted += 1
-        key = order_key(state.stream.type.kind, frame.data)
+        key = order_key(state.kind, data)
         if key is not None:
             source = state.last_source
             if (
@@ -260,12 +290,12 @@ class ConnectionSlot:
                 return
             state.last_key, state.last_source, state.last_key_at = key, connection, now
         if state.book is not None:
-            state.book(frame.data)
-        event_ms = event_time(frame.data)
+            state.book(data)
+        event_ms = event_time(data)
         item = Outgoing(
             state.destination,
-            envelope(frame.name, event_ms, received_ms, frame.data_raw),
-            message_id(frame.name, key, frame.data_raw),
+            envelope(state.envelope_head, event_ms, received_ms, data_raw),
+            message_id(name, key, data_raw),
             event_ms,
         )
         if not self.queue.offer(item):

@@ -11,10 +11,12 @@ from petrosa.socketclient.frames import (
     Frame,
     OtherMessage,
     envelope,
+    envelope_head,
     event_time,
     message_id,
     order_key,
     read_frame,
+    split_frame,
 )
 
 # Spaces and key order inside data must survive: they prove the bytes were not re-serialised.
@@ -59,6 +61,31 @@ def test_control_replies_and_events_are_not_frames() -> None:
     assert wrapped.is_server_shutdown
 
 
+def test_a_frame_in_binances_layout_is_split_without_parsing() -> None:
+    assert split_frame(FRAME) == ("ethusdt@aggTrade", DATA)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"data":{"u":7},"stream":"btcusdt@depth5"}',  # another key order
+        b'{ "stream":"btcusdt@depth5","data":{"u":7}}',  # spaces
+        b'{"stream":"btcusdt@depth5"}',  # no data
+        b'{"result":null,"id":3}',
+    ],
+)
+def test_a_frame_laid_out_otherwise_is_not_split(raw: bytes) -> None:
+    assert split_frame(raw) is None
+
+
+def test_a_split_frame_with_more_keys_leaves_a_payload_that_does_not_parse() -> None:
+    """What lets the caller fall back to ``read_frame`` instead of publishing a cut payload."""
+    split = split_frame(b'{"stream":"x@trade","data":{"t":1},"extra":{"a":2}}')
+    assert split is not None
+    with pytest.raises(orjson.JSONDecodeError):
+        orjson.loads(split[1])
+
+
 @pytest.mark.parametrize(
     ("kind", "data", "key"),
     [
@@ -88,7 +115,8 @@ def test_message_ids_are_deterministic() -> None:
 
 
 def test_the_envelope_wraps_the_untouched_payload() -> None:
-    payload = envelope("ethusdt@aggTrade", event_time(orjson.loads(DATA)), 1700000000200, DATA)
+    head = envelope_head("ethusdt@aggTrade")
+    payload = envelope(head, event_time(orjson.loads(DATA)), 1700000000200, DATA)
     assert orjson.loads(payload) == {
         "stream": "ethusdt@aggTrade",
         "event_time": 1700000000123,
@@ -96,5 +124,5 @@ def test_the_envelope_wraps_the_untouched_payload() -> None:
         "data": orjson.loads(DATA),
     }
     assert payload.endswith(b',"data":' + DATA + b"}")
-    no_time = envelope("btcusdt@bookTicker", None, 1, b"{}")
+    no_time = envelope(envelope_head("btcusdt@bookTicker"), None, 1, b"{}")
     assert orjson.loads(no_time)["event_time"] is None

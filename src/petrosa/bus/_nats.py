@@ -57,11 +57,18 @@ class NatsBus:
 
 
 async def connect_nats(
-    url: str, *, connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S, name: str = "petrosa"
+    url: str,
+    *,
+    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+    name: str = "petrosa",
+    trusted_subjects: bool = False,
 ) -> Client:
     """A NATS connection made within ``connect_timeout_s`` (else :class:`BusUnavailable`)
     that, once made, reconnects in the background forever and buffers nothing while it is
-    away (a publish, ack or request then fails at once instead of waiting in a buffer)."""
+    away (a publish, ack or request then fails at once instead of waiting in a buffer).
+
+    ``trusted_subjects``: the caller only publishes subjects it built from validated parts,
+    so nats-py need not check each one again (its ``skip_subject_validation``)."""
     client = Client()
 
     async def disconnected() -> None:
@@ -79,6 +86,7 @@ async def connect_nats(
                 reconnect_time_wait=DEFAULT_RECONNECT_WAIT_S,
                 ping_interval=DEFAULT_PING_INTERVAL_S,
                 pending_size=NO_BUFFERING_WHILE_DISCONNECTED,
+                skip_subject_validation=trusted_subjects,
                 error_cb=_log_error,
                 disconnected_cb=disconnected,
                 reconnected_cb=_log_reconnected,

@@ -22,7 +22,9 @@ two connections during a rotation stays in order.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +42,7 @@ OrderKey = tuple[int, ...]
 class Frame:
     """A market-data frame: its stream name, its payload parsed, and the payload's bytes.
 
-    Not frozen, like ``publisher.Outgoing``: one is made per frame, and a frozen dataclass
+    Not frozen: one is made per frame that is not in Binance's layout, and a frozen dataclass
     pays ``object.__setattr__`` per field (a tenth of the hot path's time at 50,000/s)."""
 
     name: str
@@ -97,23 +99,21 @@ def read_frame(raw: bytes) -> Incoming:
 
 
 _NAME_START = len(_PREFIX)
-_DATA_START = len(_DATA_KEY)
 
 
-def split_frame(raw: bytes) -> tuple[str, bytes] | None:
+def split_frame(raw: bytes) -> tuple[bytes, bytes] | None:
     """The stream name and the payload's bytes of a frame laid out exactly as
     ``{"stream":"<name>","data":<payload>}``; None when it does not start and end that way.
 
-    The payload is not checked: a frame with more keys after ``data`` leaves bytes that are
-    not one JSON value, which the caller's parse of the payload rejects (it then falls back
-    to :func:`read_frame`). A name with escapes matches no subscribed stream and falls back
-    the same way."""
-    if not raw.startswith(_PREFIX) or not raw.endswith(b"}"):
-        return None
-    end = raw.find(_DATA_KEY, _NAME_START)
-    if end < 0:
-        return None
-    return raw[_NAME_START:end].decode("utf-8", "replace"), raw[end + _DATA_START : -1]
+    ``","data":`` cannot occur inside a JSON string (its second quote would be escaped), so
+    its first occurrence ends the name. The payload is not checked: a frame with more keys
+    after ``data`` leaves bytes that are not one JSON value, which the caller's parse of the
+    payload rejects (it then falls back to :func:`read_frame`); a frame with more keys before
+    it, or a name with escapes, leaves a name that matches no subscribed stream."""
+    head, found, rest = raw.partition(_DATA_KEY)
+    if found and head.startswith(_PREFIX) and rest.endswith(b"}"):
+        return head[_NAME_START:], rest[:-1]
+    return None
 
 
 def is_server_shutdown(data: Any) -> bool:
@@ -129,29 +129,65 @@ def _data_slice(raw: bytes, name: str) -> bytes | None:
     return None
 
 
+KeyReader = Callable[[Any], OrderKey | None]
+
+
+def order_key_reader(kind: StreamKind) -> KeyReader:
+    """The function that reads a payload's own position in a stream of ``kind`` (chosen once
+    per stream: on the hot path even comparing the kind costs more than reading the id)."""
+    if kind is StreamKind.KLINE:
+        return _kline_key
+    if kind is StreamKind.PARTIAL_DEPTH:
+        return _partial_depth_key
+    field = _ID_FIELD.get(kind)
+    return _event_time_key if field is None else functools.partial(_id_key, field)
+
+
 def order_key(kind: StreamKind, data: Any) -> OrderKey | None:
     """The payload's own position in its stream; None when it carries no id or time."""
-    if not isinstance(data, dict):
+    return order_key_reader(kind)(data)
+
+
+def _kline_key(data: Any) -> OrderKey | None:
+    if type(data) is not dict:
         return None
-    if kind is StreamKind.KLINE:
-        kline = data.get("k")
-        opened = kline.get("t") if isinstance(kline, dict) else None
-        event_time = data.get("E")
-        if isinstance(opened, int) and isinstance(event_time, int):
-            return (opened, event_time)
+    kline = data.get("k")
+    opened = kline.get("t") if type(kline) is dict else None
+    event_ms = data.get("E")
+    # ``type(x) is int``: a bool is an int to isinstance, never an id.
+    if type(opened) is int and type(event_ms) is int:
+        return (opened, event_ms)
+    return None
+
+
+def _id_key(field: str, data: Any) -> OrderKey | None:
+    if type(data) is not dict:
         return None
-    key = _ID_FIELD.get(kind)
-    value = data.get(key) if key is not None else None
-    if value is None and kind is StreamKind.PARTIAL_DEPTH:
+    value = data.get(field)
+    if value is None:
+        value = data.get("E")
+    return (value,) if type(value) is int else None
+
+
+def _partial_depth_key(data: Any) -> OrderKey | None:
+    """Futures partial depth has ``u``, spot's only ``lastUpdateId``."""
+    if type(data) is not dict:
+        return None
+    value = data.get("u")
+    if value is None:
         value = data.get("lastUpdateId")
     if value is None:
         value = data.get("E")
-    return (value,) if isinstance(value, int) and not isinstance(value, bool) else None
+    return (value,) if type(value) is int else None
+
+
+def _event_time_key(data: Any) -> OrderKey | None:
+    value = data.get("E") if type(data) is dict else None
+    return (value,) if type(value) is int else None
 
 
 _ID_FIELD: dict[StreamKind, str] = {
     StreamKind.DIFF_DEPTH: "u",
-    StreamKind.PARTIAL_DEPTH: "u",
     StreamKind.BOOK_TICKER: "u",
     StreamKind.AGG_TRADE: "a",
     StreamKind.TRADE: "t",
@@ -170,8 +206,8 @@ def message_id(name: str, key: OrderKey | None, data_raw: bytes) -> str:
 
 def event_time(data: Any) -> int | None:
     """The exchange's event time ``E`` (epoch ms) when the payload has one."""
-    value = data.get("E") if isinstance(data, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    value = data.get("E") if type(data) is dict else None
+    return value if type(value) is int else None
 
 
 def envelope_head(name: str) -> bytes:

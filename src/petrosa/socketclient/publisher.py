@@ -27,7 +27,7 @@ from nats.errors import Error as NatsError
 from nats.js.errors import Error as JetStreamError
 from prometheus_client import Counter, Histogram
 
-from petrosa.socketclient.nats_link import NatsLink, publish_with_id
+from petrosa.socketclient.nats_link import NatsLink
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +49,10 @@ class Destination:
     unconfirmed: Counter
 
 
-@dataclass(slots=True)
-class Outgoing:
-    destination: Destination
-    payload: bytes
-    msg_id: str
-    event_ms: int | None
+Outgoing = tuple[Destination, bytes, str, int | None]
+"""One message for NATS: its destination, the envelope, its message id and the event time
+(ms). A plain tuple: one is made per frame, and even a slotted dataclass costs a few times
+more to build and to read."""
 
 
 class FrameQueue:
@@ -137,20 +135,19 @@ class Publisher:
             sent = 0
             try:
                 while len(queue):
-                    item = queue.front()
-                    destination = item.destination
+                    destination, payload, msg_id, event_ms = queue.front()
                     if destination.jetstream:
                         await self._make_room()
                         assert self.link.js is not None
                         future = await self.link.js.publish_async(
-                            destination.subject,
-                            item.payload,
-                            headers={MSG_ID_HEADER: item.msg_id},
+                            destination.subject, payload, headers={MSG_ID_HEADER: msg_id}
                         )
                         self._pending.append((future, time.monotonic(), destination.unconfirmed))
                     else:
-                        await publish_with_id(
-                            client, destination.subject, item.payload, item.msg_id
+                        # Fails at once when the connection is down, closed or draining
+                        # (nothing is buffered in nats-py, see nats_link).
+                        await client.publish(
+                            destination.subject, payload, headers={MSG_ID_HEADER: msg_id}
                         )
                     queue.pop()
                     if destination in published:
@@ -161,8 +158,8 @@ class Publisher:
                         # per message would cost more than the publish's own bookkeeping);
                         # at a realistic rate a batch is one message and each is observed.
                         published[destination] = 1
-                        if item.event_ms is not None:
-                            destination.lag.observe(max(0.0, time.time() - item.event_ms / 1000))
+                        if event_ms is not None:
+                            destination.lag.observe(max(0.0, time.time() - event_ms / 1000))
                     sent += 1
                     if sent % YIELD_EVERY == 0:
                         _count(published)

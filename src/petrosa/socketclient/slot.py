@@ -35,18 +35,19 @@ from prometheus_client import Counter
 from websockets.exceptions import InvalidHandshake, InvalidURI
 
 from petrosa.contracts.market import Market
-from petrosa.exchange.binance.streams import Route, Stream, StreamKind
+from petrosa.exchange.binance.streams import Route, Stream
 from petrosa.socketclient.connection import Connection, combined_url
 from petrosa.socketclient.frames import (
     ControlReply,
     Frame,
+    KeyReader,
     OrderKey,
     envelope,
     envelope_head,
     event_time,
     is_server_shutdown,
     message_id,
-    order_key,
+    order_key_reader,
     read_frame,
     split_frame,
 )
@@ -87,7 +88,7 @@ class StreamState:
     stream: Stream
     name: str
     """``stream.name``, which is computed on each access."""
-    kind: StreamKind
+    key_of: KeyReader
     envelope_head: bytes
     destination: Destination
     frames_in: Counter
@@ -128,6 +129,8 @@ class ConnectionSlot:
         self.metrics = metrics
         self.timing = timing
         self.streams: dict[str, StreamState] = {}
+        self._by_wire_name: dict[bytes, StreamState] = {}
+        """``streams`` by the name's bytes, as :func:`split_frame` cuts them from a frame."""
         self.queue = FrameQueue(queue_size)
         self.publisher = Publisher(self.queue, link, window=jetstream_window)
         self._link = link
@@ -174,7 +177,7 @@ class ConnectionSlot:
         state = StreamState(
             stream=stream,
             name=stream.name,
-            kind=stream.type.kind,
+            key_of=order_key_reader(stream.type.kind),
             envelope_head=envelope_head(stream.name),
             destination=destination,
             frames_in=metrics.frames_in.labels(market, token),
@@ -189,13 +192,16 @@ class ConnectionSlot:
 
     def place(self, stream: Stream, book: BookFeed | None = None) -> None:
         """Take ``stream`` before the slot starts (it goes into the first URL)."""
-        self.streams[stream.name] = self._state(stream, book)
+        self._add(self._state(stream, book))
+
+    def _add(self, state: StreamState) -> None:
+        self.streams[state.name] = self._by_wire_name[state.name.encode()] = state
 
     async def subscribe(self, streams: Iterable[tuple[Stream, BookFeed | None]]) -> None:
         """Add streams to the running slot: SUBSCRIBE on its open connections, paced."""
         added: list[str] = []
         for stream, book in streams:
-            self.streams[stream.name] = self._state(stream, book)
+            self._add(self._state(stream, book))
             added.append(stream.name)
         await self._control("SUBSCRIBE", added)
 
@@ -204,6 +210,7 @@ class ConnectionSlot:
         self._count_in()
         removed = [name for name in names if self.streams.pop(name, None) is not None]
         for name in removed:
+            del self._by_wire_name[name.encode()]
             with contextlib.suppress(KeyError):
                 self.metrics.last_frame_age.remove(self.market.value, name)
         await self._control("UNSUBSCRIBE", removed)
@@ -229,7 +236,7 @@ class ConnectionSlot:
         received_ms = time.time_ns() // 1_000_000
         parts = split_frame(raw)
         if parts is not None:
-            state = self.streams.get(parts[0])
+            state = self._by_wire_name.get(parts[0])
             if state is not None:
                 try:
                     data = orjson.loads(parts[1])
@@ -276,7 +283,7 @@ class ConnectionSlot:
             connection.first_data_at = now
         connection.delivered.add(name)
         state.uncounted += 1
-        key = order_key(state.kind, data)
+        key = state.key_of(data)
         if key is not None:
             source = state.last_source
             if (
@@ -292,7 +299,7 @@ class ConnectionSlot:
         if state.book is not None:
             state.book(data)
         event_ms = event_time(data)
-        item = Outgoing(
+        item: Outgoing = (
             state.destination,
             envelope(state.envelope_head, event_ms, received_ms, data_raw),
             message_id(name, key, data_raw),

@@ -62,7 +62,7 @@ def test_control_replies_and_events_are_not_frames() -> None:
 
 
 def test_a_frame_in_binances_layout_is_split_without_parsing() -> None:
-    assert split_frame(FRAME) == ("ethusdt@aggTrade", DATA)
+    assert split_frame(FRAME) == (b"ethusdt@aggTrade", DATA)
 
 
 @pytest.mark.parametrize(

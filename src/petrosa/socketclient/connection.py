@@ -75,22 +75,20 @@ class Connection:
 
     def start_reading(
         self,
-        handle: Callable[[Connection, bytes], None],
-        *,
-        congested: Callable[[], bool] | None = None,
-        relieved: Callable[[], Awaitable[None]] | None = None,
+        handle: Callable[[Connection, bytes], bool],
+        relieved: Callable[[], Awaitable[None]],
     ) -> None:
-        """Hand each message to ``handle``; while ``congested()``, await ``relieved()`` before
-        reading on (the frames wait in the socket, and TCP slows the server down)."""
+        """Hand each message to ``handle``; when it returns True (congested), await
+        ``relieved()`` before reading on (the frames wait in the socket, and TCP slows the
+        server down)."""
         self.reader = asyncio.create_task(
-            self._read(handle, congested, relieved), name=f"ws-reader-{self.number}"
+            self._read(handle, relieved), name=f"ws-reader-{self.number}"
         )
 
     async def _read(
         self,
-        handle: Callable[[Connection, bytes], None],
-        congested: Callable[[], bool] | None,
-        relieved: Callable[[], Awaitable[None]] | None,
+        handle: Callable[[Connection, bytes], bool],
+        relieved: Callable[[], Awaitable[None]],
     ) -> None:
         recv = self.ws.recv
         with contextlib.suppress(ConnectionClosed):
@@ -98,8 +96,7 @@ class Connection:
                 message = await recv(decode=False)
                 if isinstance(message, str):  # only with decode=True; kept for the types
                     message = message.encode()
-                handle(self, message)
-                if congested is not None and relieved is not None and congested():
+                if handle(self, message):
                     await relieved()
 
     async def send(self, message: bytes) -> None:

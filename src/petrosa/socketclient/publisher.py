@@ -61,11 +61,15 @@ class FrameQueue:
     ``wait_room`` lets a reader stop reading while the queue is full and the publisher is
     draining it (NATS slower than the WebSocket): TCP then slows the sender down, instead of
     frames being read only to be dropped. Room means the queue fell to three quarters.
+
+    The publisher reads and removes the front of ``items`` itself (a method call per message
+    costs as much as its bookkeeping) and calls :meth:`made_room` after each batch.
     """
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._items: deque[Outgoing] = deque()
+        self.items: deque[Outgoing] = deque()
+        self._items = self.items
         self._ready = asyncio.Event()
         self._room = asyncio.Event()
         self._low_water = size * 3 // 4
@@ -98,12 +102,9 @@ class FrameQueue:
             self._ready.clear()
             await self._ready.wait()
 
-    def front(self) -> Outgoing:
-        return self._items[0]
-
-    def pop(self) -> None:
-        self._items.popleft()
-        if len(self._items) == self._low_water:
+    def made_room(self) -> None:
+        """Wake a reader waiting in :meth:`wait_room` once the queue is at its low-water mark."""
+        if len(self._items) <= self._low_water:
             self._room.set()
 
 
@@ -126,44 +127,47 @@ class Publisher:
 
     async def run(self) -> None:
         queue = self.queue
+        items = queue.items
         while True:
             await queue.wait()
             client = await self.link.wait_connected()
             # Counted per batch: a Prometheus increment per message costs more than the rest
             # of the bookkeeping together.
             published: dict[Destination, int] = {}
-            sent = 0
             try:
-                while len(queue):
-                    destination, payload, msg_id, event_ms = queue.front()
-                    if destination.jetstream:
-                        await self._make_room()
-                        assert self.link.js is not None
-                        future = await self.link.js.publish_async(
-                            destination.subject, payload, headers={MSG_ID_HEADER: msg_id}
-                        )
-                        self._pending.append((future, time.monotonic(), destination.unconfirmed))
-                    else:
-                        # Fails at once when the connection is down, closed or draining
-                        # (nothing is buffered in nats-py, see nats_link).
-                        await client.publish(
-                            destination.subject, payload, headers={MSG_ID_HEADER: msg_id}
-                        )
-                    queue.pop()
-                    if destination in published:
-                        published[destination] += 1
-                    else:
-                        # The lag is observed for the first message of each stream type in
-                        # a batch, the oldest and so the most delayed one (an observation
-                        # per message would cost more than the publish's own bookkeeping);
-                        # at a realistic rate a batch is one message and each is observed.
-                        published[destination] = 1
-                        if event_ms is not None:
-                            destination.lag.observe(max(0.0, time.time() - event_ms / 1000))
-                    sent += 1
-                    if sent % YIELD_EVERY == 0:
-                        _count(published)
-                        await asyncio.sleep(0)
+                while items:
+                    # Only this task removes items, so the batch is there to the end.
+                    for _ in range(min(len(items), YIELD_EVERY)):
+                        destination, payload, msg_id, event_ms = items[0]
+                        if destination.jetstream:
+                            await self._make_room()
+                            assert self.link.js is not None
+                            future = await self.link.js.publish_async(
+                                destination.subject, payload, headers={MSG_ID_HEADER: msg_id}
+                            )
+                            self._pending.append(
+                                (future, time.monotonic(), destination.unconfirmed)
+                            )
+                        else:
+                            # Fails at once when the connection is down, closed or draining
+                            # (nothing is buffered in nats-py, see nats_link).
+                            await client.publish(
+                                destination.subject, payload, headers={MSG_ID_HEADER: msg_id}
+                            )
+                        items.popleft()
+                        if destination in published:
+                            published[destination] += 1
+                        else:
+                            # The lag is observed for the first message of each stream type
+                            # in a batch, the oldest and so the most delayed one (one
+                            # observation per message would cost more than the publish's own
+                            # bookkeeping); at a realistic rate a batch is one message.
+                            published[destination] = 1
+                            if event_ms is not None:
+                                destination.lag.observe(max(0.0, time.time() - event_ms / 1000))
+                    _count(published)
+                    queue.made_room()
+                    await asyncio.sleep(0)  # let the readers read on
             except (NatsError, JetStreamError, OSError) as error:
                 # Disconnected (nats-py buffers nothing then): keep the front message and
                 # wait for the connection to come back.
@@ -171,6 +175,7 @@ class Publisher:
                 await asyncio.sleep(0.05)
             finally:
                 _count(published)
+                queue.made_room()
             self._reap()
 
     async def _make_room(self) -> None:

@@ -231,8 +231,9 @@ class ConnectionSlot:
 
     # -- the hot path -----------------------------------------------------------------------
 
-    def handle(self, connection: Connection, raw: bytes) -> None:
-        """One message from a connection's reader: classify, order, enqueue."""
+    def handle(self, connection: Connection, raw: bytes) -> bool:
+        """One message from a connection's reader: classify, order, enqueue. True when the
+        queue is full: the reader then awaits ``_relieved`` before reading on."""
         received_ms = time.time_ns() // 1_000_000
         parts = split_frame(raw)
         if parts is not None:
@@ -244,19 +245,17 @@ class ConnectionSlot:
                     pass  # not Binance's layout after all: read_frame sorts it out
                 else:
                     if not is_server_shutdown(data):
-                        self._take(connection, state, data, parts[1], received_ms)
-                        return
+                        return self._take(connection, state, data, parts[1], received_ms)
         try:
             incoming = read_frame(raw)
         except orjson.JSONDecodeError:
             self._dropped_bad.inc()
-            return
+            return False
         if isinstance(incoming, Frame):
             state = self.streams.get(incoming.name)
-            if state is None:
-                self._dropped_unknown.inc()
-            else:
-                self._take(connection, state, incoming.data, incoming.data_raw, received_ms)
+            if state is not None:
+                return self._take(connection, state, incoming.data, incoming.data_raw, received_ms)
+            self._dropped_unknown.inc()
         elif isinstance(incoming, ControlReply):
             if incoming.failed:
                 self._control_errors.inc()
@@ -267,6 +266,7 @@ class ConnectionSlot:
         elif incoming.is_server_shutdown:
             log.info("%s: serverShutdown received; rotating now", self.label)
             self._shutdown_seen.set()
+        return False
 
     def _take(
         self,
@@ -275,7 +275,7 @@ class ConnectionSlot:
         data: Any,
         data_raw: bytes,
         received_ms: int,
-    ) -> None:
+    ) -> bool:
         name = state.name
         now = time.monotonic()
         state.last_frame_at = connection.last_data_at = now
@@ -294,7 +294,7 @@ class ConnectionSlot:
                 and key <= state.last_key
             ):
                 state.duplicates.inc()
-                return
+                return False
             state.last_key, state.last_source, state.last_key_at = key, connection, now
         if state.book is not None:
             state.book(data)
@@ -307,6 +307,8 @@ class ConnectionSlot:
         )
         if not self.queue.offer(item):
             self._dropped_full.inc()
+            return True
+        return self.queue.full
 
     def _count_in(self) -> None:
         """Add the frames received since the last call to ``frames_in``: a Prometheus increment
@@ -392,7 +394,7 @@ class ConnectionSlot:
         connection = await Connection.open(
             self._url(), pacer=SlidingWindow(control_budget(self.market), CONTROL_WINDOW_S)
         )
-        connection.start_reading(self.handle, congested=self._congested, relieved=self._relieved)
+        connection.start_reading(self.handle, self._relieved)
         return connection
 
     async def _connect(self) -> Connection:

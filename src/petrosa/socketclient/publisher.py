@@ -1,8 +1,9 @@
 """The in-order publisher of one connection slot: a bounded queue drained into NATS.
 
 The reader only appends to the queue (never waits on NATS); the publisher takes messages
-from the front, one at a time, so NATS sees each stream's frames in the order they were
-read. While NATS is away the queue fills up to its bound and the newest frames are dropped
+from the front, one at a time in batches of up to ``YIELD_EVERY`` between two yields to the
+event loop, so NATS sees each stream's frames in the order they were read. Its metrics are
+counted per batch. While NATS is away the queue fills up to its bound and the newest frames are dropped
 and counted; the front message is only removed once NATS took it, so nothing is skipped
 or reordered by an outage.
 

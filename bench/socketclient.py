@@ -2,6 +2,7 @@
 serve`` into NATS, against a bare receive loop on the same firehose in the same run.
 
     python -m bench.socketclient [--streams 4] [--seconds 10] [--rounds 3] [--lag-seconds 30]
+    python -m bench.socketclient --in-process [--streams 4] [--seconds 10] [--rounds 3]
 
 Throughput. ``petrosa exchange-sim serve --ws-firehose-rate`` pushes spot aggTrade frames as
 fast as a connection takes them. Rounds alternate two receivers of the same combined URL:
@@ -15,6 +16,10 @@ fast as a connection takes them. Rounds alternate two receivers of the same comb
 
 CPU seconds of each process over the measured window come from ``/proc/<pid>/stat`` (and
 ``time.process_time`` for this one): simulator, client, NATS server, bare loop or counter.
+
+In process (``--in-process``): one ``ConnectionSlot`` in this process on the same firehose,
+publishing to NATS; CPU microseconds per published message (``time.process_time``), the
+figure that profiling the hot path works on (no HTTP, no second process to read).
 
 Lag. A simulator with its own running clock (no firehose), the client on USD-M with 10
 symbols x ``kline_1m``, ``aggTrade``, ``depth@100ms`` (with the maintained books) and
@@ -54,8 +59,13 @@ from bench._common import (
     petrosa_service,
     run,
 )
-from petrosa.contracts.market import DEFAULT_SYMBOLS
+from petrosa.contracts.market import DEFAULT_SYMBOLS, Market
+from petrosa.exchange.binance.streams import Route, parse_stream
 from petrosa.socketclient.connection import INCOMING_QUEUE_FRAMES, MAX_FRAME_BYTES
+from petrosa.socketclient.metrics import Metrics
+from petrosa.socketclient.nats_link import NatsLink
+from petrosa.socketclient.pacing import connection_limiter
+from petrosa.socketclient.slot import ConnectionSlot, SlotTiming
 
 NATS_HOST, NATS_PORT = "127.0.0.1", 4222
 NATS_URL = f"nats://{NATS_HOST}:{NATS_PORT}"
@@ -64,6 +74,9 @@ FIREHOSE_RATE = 1_000_000
 WARM_UP_S = 2.0
 LAG_STREAMS = "kline_1m,aggTrade,depth@100ms,markPrice@1s"
 OUT_METRIC = "socketclient_frames_out_total{"
+IN_PROCESS_QUEUE = 20_000
+IN_PROCESS_WINDOW = 2_000
+IN_PROCESS_CONNECTS = 300
 
 
 def pid_cpu_seconds(pid: int) -> float:
@@ -352,6 +365,75 @@ def _lag_cells(values: list[tuple[float, float]], seconds: float) -> list[str]:
     ]
 
 
+async def in_process_round(server: Server, symbols: list[str], seconds: float) -> Window:
+    """The firehose through one slot in this process; CPU is this process's."""
+    metrics = Metrics()
+    link = NatsLink(NATS_URL, jetstream_window=IN_PROCESS_WINDOW)
+    link.start()
+    await link.wait_connected()
+    slot = ConnectionSlot(
+        market=Market.SPOT,
+        route=Route.SPOT,
+        number=1,
+        base_url=f"ws://127.0.0.1:{server.port}",
+        capacity=len(symbols),
+        link=link,
+        metrics=metrics,
+        connect_limiter=connection_limiter(IN_PROCESS_CONNECTS),
+        timing=SlotTiming(3600.0, 1.0, 60.0, 5.0, 10.0),
+        queue_size=IN_PROCESS_QUEUE,
+        jetstream_window=IN_PROCESS_WINDOW,
+    )
+    for symbol in symbols:
+        slot.place(parse_stream(f"{symbol.lower()}@aggTrade", Market.SPOT))
+    slot.start()
+
+    def published() -> int:
+        return int(
+            sum(
+                sample.value
+                for metric in metrics.frames_out.collect()
+                for sample in metric.samples
+                if sample.name.endswith("_total")
+            )
+        )
+
+    try:
+        while published() == 0:  # noqa: ASYNC110 - a counter, no event to wait on
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(WARM_UP_S)
+        before, cpu, started = published(), time.process_time(), time.perf_counter()
+        await asyncio.sleep(seconds)
+        frames = published() - before
+        return Window(frames, time.perf_counter() - started, {"bench": time.process_time() - cpu})
+    finally:
+        await slot.stop(1.0)
+        await link.close()
+
+
+def in_process(args: argparse.Namespace) -> None:
+    symbols = list(DEFAULT_SYMBOLS[: args.streams])
+    with exchange_simulator("--ws-firehose-rate", str(FIREHOSE_RATE)) as simulator:
+        windows = [
+            run(in_process_round(simulator, symbols, args.seconds)) for _ in range(args.rounds)
+        ]
+    table = new_table(
+        f"Firehose ({args.streams} spot aggTrade streams) → one slot in this process → NATS",
+        ["round", "msgs/s", "CPU", "µs per message"],
+    )
+    for index, window in enumerate(windows, 1):
+        cpu = window.cpu["bench"]
+        table.add_row(
+            str(index),
+            f"{window.rate:,.0f}",
+            f"{cpu / window.seconds:.2f}",
+            f"{cpu / window.frames * 1e6:.2f}",
+        )
+    per_message = median([w.cpu["bench"] / w.frames * 1e6 for w in windows])
+    table.add_row("median", "", "", f"{per_message:.2f}")
+    console.print(table)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, default=4, help="firehose aggTrade streams")
@@ -359,8 +441,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--lag-seconds", type=float, default=30.0)
     parser.add_argument("--skip", choices=["throughput", "lag"], default=None)
+    parser.add_argument(
+        "--in-process", action="store_true", help="only the in-process hot-path figure"
+    )
     args = parser.parse_args()
     console.print(environment_line() + f" · pid {os.getpid()}")
+    if args.in_process:
+        in_process(args)
+        return
     if args.skip != "throughput":
         throughput(args)
     if args.skip != "lag":

@@ -17,7 +17,7 @@ import pytest
 
 MARIADB_HOST, MARIADB_PORT = "127.0.0.1", 3306
 POSTGRES_HOST, POSTGRES_PORT = "127.0.0.1", 5432
-NATS_HOST, NATS_PORT = "127.0.0.1", int(os.environ.get("SC_PERF_NATS_PORT", "4222"))  # LOCAL ONLY
+NATS_HOST, NATS_PORT = "127.0.0.1", 4222
 
 BACKENDS = ("sqlite", "mariadb", "postgresql")
 

@@ -2,10 +2,10 @@
 
 The reader only appends to the queue (never waits on NATS); the publisher takes messages
 from the front, one at a time in batches of up to ``YIELD_EVERY`` between two yields to the
-event loop, so NATS sees each stream's frames in the order they were read. Its metrics are
-counted per batch. While NATS is away the queue fills up to its bound and the newest frames are dropped
-and counted; the front message is only removed once NATS took it, so nothing is skipped
-or reordered by an outage.
+event loop, so NATS sees each stream's frames in the order they were read (its metrics are
+counted per batch). While NATS is away the queue fills up to its bound and the newest frames
+are dropped and counted; the front message is only removed once NATS took it, so nothing is
+skipped or reordered by an outage.
 
 Core NATS publishes go into nats-py's write buffer (flushed in the background); JetStream
 publishes are asynchronous with at most ``window`` acks outstanding: the publisher waits

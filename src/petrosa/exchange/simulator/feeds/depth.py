@@ -13,6 +13,7 @@ changes of every step of an hour would take the server's event loop seconds to c
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,7 +30,7 @@ def _levels(levels: Sequence[Level]) -> list[list[str]]:
     return [[price, qty] for price, qty in levels]
 
 
-class _PeriodicBookFeed:
+class _PeriodicBookFeed(ABC):
     """A depth stream: one event at most per poll, at the latest cadence boundary."""
 
     def __init__(self, book: OrderBook, stream: Stream, now_ms: int) -> None:
@@ -49,8 +50,9 @@ class _PeriodicBookFeed:
         payload = self._event(boundary, self._book.step_at(boundary))
         return [] if payload is None else [encode(payload)]
 
+    @abstractmethod
     def _event(self, event_ms: int, step: int) -> dict[str, Any] | None:
-        raise NotImplementedError
+        """The payload at ``event_ms`` (book ``step``), or None when there is nothing to send."""
 
 
 class DiffDepthFeed(_PeriodicBookFeed):

@@ -31,7 +31,6 @@ from nats.js.errors import NotFoundError
 from petrosa.client import DataManagerError
 from petrosa.realtime.service.metrics import ServiceMetrics
 from petrosa.realtime.service.ownership import SymbolKey
-from petrosa.realtime.service.settings import SIGNALS_STREAM, SIGNALS_SUBJECT
 from petrosa.realtime.signals import Emission
 
 log = logging.getLogger(__name__)
@@ -54,12 +53,12 @@ class Outgoing:
     token: int
 
 
-async def ensure_signals_stream(js: JetStreamContext) -> None:
+async def ensure_signals_stream(js: JetStreamContext, stream: str, subject: str) -> None:
     """The trade engine's stream, created with its configuration only when missing."""
     try:
-        await js.stream_info(SIGNALS_STREAM)
+        await js.stream_info(stream)
     except NotFoundError:
-        await js.add_stream(StreamConfig(name=SIGNALS_STREAM, subjects=[SIGNALS_SUBJECT]))
+        await js.add_stream(StreamConfig(name=stream, subjects=[subject]))
 
 
 def backoff_s(attempt: int) -> float:
@@ -72,6 +71,7 @@ class SignalPublisher:
         metrics: ServiceMetrics,
         still_owned: StillOwned,
         *,
+        subject: str,
         collection: str,
         recorder: Recorder | None,
         attempts: int,
@@ -82,6 +82,7 @@ class SignalPublisher:
         self.js: JetStreamContext | None = None
         self._metrics = metrics
         self._still_owned = still_owned
+        self._subject = subject
         self._collection = collection
         self._recorder = recorder
         self._attempts = attempts
@@ -134,7 +135,7 @@ class SignalPublisher:
                 if self.js is None:
                     raise NatsError("NATS not connected yet")
                 await self.js.publish(
-                    SIGNALS_SUBJECT,
+                    self._subject,
                     payload,
                     timeout=self._ack_timeout_s,
                     headers={MSG_ID: str(signal.signal_id)},

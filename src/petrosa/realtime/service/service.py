@@ -92,6 +92,7 @@ class RealtimeService:
         self.publisher = SignalPublisher(
             self.metrics,
             self._still_owned,
+            subject=settings.signals_subject,
             collection=SIGNALS_COLLECTION,
             recorder=dm.insert_one if dm is not None else None,
             attempts=settings.publish_attempts,
@@ -278,7 +279,9 @@ class RealtimeService:
         js = self.nats.jetstream()
         while True:
             try:
-                await ensure_signals_stream(js)
+                await ensure_signals_stream(
+                    js, self.settings.signals_stream, self.settings.signals_subject
+                )
                 break
             except (NatsError, TimeoutError) as error:
                 log.warning("signals stream not ready (%s); retrying", error)

@@ -61,6 +61,10 @@ class RealtimeSettings(BaseSettings):
     config_key: str = DEFAULT_CONFIG_KEY
     config_poll_s: float = Field(default=15.0, ge=0)
     """How often the parameter document is read (0: never)."""
+    signals_subject: str = SIGNALS_SUBJECT
+    """Exactly ``signals.trading`` in deployments (the trade engine's subject); tests use
+    their own so that runs never share a stream."""
+    signals_stream: str = SIGNALS_STREAM
     publish_attempts: int = Field(default=5, ge=1)
     ack_timeout_s: float = Field(default=2.0, gt=0)
     record_attempts: int = Field(default=8, ge=1)

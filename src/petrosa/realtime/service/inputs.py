@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 
+import orjson
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -23,11 +24,14 @@ from nats.errors import Error as NatsError
 from nats.js.errors import Error as JetStreamError
 
 from petrosa.contracts import Market
+from petrosa.realtime import STALE_AFTER_MS, Feed
 from petrosa.realtime.service.ownership import SymbolKey
 
 log = logging.getLogger(__name__)
 
 BOOKS_STREAM = "BINANCE_BOOKS"
+STORED_BOOK_MAX_AGE_MS = STALE_AFTER_MS[Feed.DEPTH]
+"""A stored book older than this (by the wall clock) is not used: it would be stale."""
 BOOK = "book"
 PARTIAL_DEPTH = "depth20_100ms"
 STREAMS: dict[Market, tuple[str, ...]] = {
@@ -99,5 +103,17 @@ class SymbolInputs:
         except (JetStreamError, NatsError, TimeoutError) as error:
             log.debug("no stored book for %s: %s", self.key.label, error)
             return
-        if stored.data is not None:
+        if stored.data is not None and self._fresh(stored.data):
             self.take(self.book_subject, stored.data)
+
+    def _fresh(self, payload: bytes) -> bool:
+        """Whether a stored book is recent enough to stand for the market now. The stream
+        keeps books for minutes: an old one would move the symbol's exchange time back
+        and forth (and its update id may belong to another run of a simulator)."""
+        try:
+            event_ms = orjson.loads(payload).get("event_time")
+        except (orjson.JSONDecodeError, AttributeError):
+            return False
+        if not isinstance(event_ms, int):
+            return False
+        return abs(time.time() * 1000 - event_ms) <= STORED_BOOK_MAX_AGE_MS

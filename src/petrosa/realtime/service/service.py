@@ -253,7 +253,10 @@ class RealtimeService:
             self.ownership.expire()
             return
         try:
-            event = parse_message(subject, payload, received_ms=round(time.time() * 1000))
+            # A maintained book without an event time (one made from a REST snapshot) is
+            # placed at the symbol's exchange time so far, never at this machine's clock: a
+            # wall-clock time among exchange times would read as a jump and reset every feed.
+            event = parse_message(subject, payload, received_ms=holding.engine.now_ms)
         except InputError as error:
             self.metrics.input_errors.labels(key.market.value).inc()
             log.debug("%s", error)

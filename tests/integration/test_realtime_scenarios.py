@@ -99,8 +99,9 @@ def data_manager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSe
 class Driver:
     """Moves the simulator's frozen clock on, one step per ``PACE_S``, until stopped."""
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(self, http: httpx.AsyncClient, pace_s: float = PACE_S) -> None:
         self.http = http
+        self.pace_s = pace_s
         self._task: asyncio.Task[None] | None = None
 
     async def now_ms(self) -> int:
@@ -120,7 +121,7 @@ class Driver:
         while True:
             answer = await self.http.post("/sim/clock/advance", params={"ms": STEP_MS})
             answer.raise_for_status()
-            await asyncio.sleep(PACE_S)
+            await asyncio.sleep(self.pace_s)
 
 
 @dataclass

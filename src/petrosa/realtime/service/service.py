@@ -173,6 +173,18 @@ class RealtimeService:
                     f.value: {"last_ms": fs.last_ms, "problem": fs.problem}
                     for f, fs in status.feeds.items()
                 },
+                "stats": {
+                    strategy_id: {
+                        "evaluations": stats.evaluations,
+                        "signals": stats.signals,
+                        "warming_suppressed": stats.warming_suppressed,
+                        "cooldown_blocked": stats.cooldown_blocked,
+                        "rejected": dict(stats.rejected),
+                    }
+                    for strategy_id, stats in holding.engine.stats.strategies.items()
+                },
+                "resets": dict(holding.engine.stats.resets),
+                "dropped": dict(holding.engine.stats.dropped),
             }
         return {
             "identity": self.identity,

@@ -216,7 +216,8 @@ async def test_a_killed_owner_is_replaced_and_the_scenario_signals_once(
                 await wait_for(taken_over, "the survivor owning the symbol", WAIT_S)
 
                 async def over() -> bool:
-                    return await driver.now_ms() > scenario["end_ms"] + 5_000
+                    end_ms: int = scenario["end_ms"]
+                    return await driver.now_ms() > end_ms + 5_000
 
                 await wait_for(over, "the scenario's end", WAIT_S)
                 await asyncio.sleep(1.0)  # the last publishes reach the listener

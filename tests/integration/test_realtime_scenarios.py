@@ -26,6 +26,7 @@ import httpx
 import nats
 import orjson
 import pytest
+from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 
 from petrosa.client import DataManagerClient
@@ -208,7 +209,7 @@ def socket_client(
     return SocketClient(settings, plan, fetchers=fetchers)
 
 
-async def _delete_stream(client: nats.NATS, stream: str) -> None:
+async def _delete_stream(client: NatsClient, stream: str) -> None:
     with contextlib.suppress(Exception):
         await client.jetstream().delete_stream(stream)
 

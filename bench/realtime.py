@@ -67,8 +67,8 @@ def envelope(event: Any, symbol: str) -> tuple[str, bytes]:
                 "k": {"t": event.open_time, "h": str(event.high), "l": str(event.low),
                       "c": str(event.close), "x": True}}  # fmt: skip
         token = "kline_1m"
-    body: dict[str, Any] = {"stream": token, "event_time": event.time_ms, "received_at": event.time_ms,
-            "data": data}  # fmt: skip
+    body: dict[str, Any] = {"stream": token, "event_time": event.time_ms,
+                            "received_at": event.time_ms, "data": data}  # fmt: skip
     return f"binance.futures.{token}.{symbol}", orjson.dumps(body)
 
 

@@ -18,6 +18,7 @@ EXTRA_OF_COMMAND = {
     "tradeengine": "tradeengine",
     "tabot": "tabot",
     "socket-client": "socketclient",
+    "realtime": "realtime",
 }
 """The extra each command group needs (each one includes the ``cli`` extra)."""
 MISSING_EXTRA_EXIT_CODE = 2

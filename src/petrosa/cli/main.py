@@ -9,6 +9,7 @@ from petrosa.cli import (
     data_manager,
     exchange_sim,
     extract,
+    realtime,
     socket_client,
     tabot,
     tradeengine,
@@ -24,6 +25,7 @@ app.add_typer(extract.app, name="extract")
 app.add_typer(tradeengine.app, name="tradeengine")
 app.add_typer(tabot.app, name="tabot")
 app.add_typer(socket_client.app, name="socket-client")
+app.add_typer(realtime.app, name="realtime")
 
 if __name__ == "__main__":
     app()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from petrosa.contracts import Market
 from petrosa.realtime.strategies import CATALOGUE
@@ -42,7 +42,10 @@ class RealtimeConfig(BaseModel):
             raise ValueError(f"unknown strategies {sorted(unknown)}; known: {sorted(CATALOGUE)}")
         for symbol in (None, *self.symbols):
             for strategy_id in CATALOGUE:
-                self._params(strategy_id, symbol)
+                try:
+                    self._params(strategy_id, symbol)
+                except ValidationError as error:
+                    raise ValueError(_located(error, strategy_id, symbol)) from None
         return self
 
     def resolve(self, market: Market, symbol: str) -> dict[str, RealtimeParams]:
@@ -66,3 +69,13 @@ class RealtimeConfig(BaseModel):
             values.update(local.params)
         params = CATALOGUE[strategy_id].params_type.model_validate(values)
         return params if enabled else None
+
+
+def _located(error: ValidationError, strategy_id: str, symbol: str | None) -> str:
+    """A parameter error with the document path of the field (the model alone names only
+    the parameter, not which strategy or symbol entry it came from)."""
+    where = f"strategies.{strategy_id}" if symbol is None else f"symbols.{symbol}.{strategy_id}"
+    return "; ".join(
+        f"{where}.params.{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
+        for item in error.errors()
+    )

@@ -23,13 +23,12 @@ def serve(
     log_level: Annotated[str, typer.Option(help="Log level")] = "info",
 ) -> None:
     """Serve the Data Manager HTTP API (migrates the database first, as ``migrate`` does)."""
-    import uvicorn
     from pydantic import ValidationError
 
+    from petrosa.cli.serving import refuse_open_bind, run_app
     from petrosa.datamanager.app import create_app
     from petrosa.datamanager.settings import DataManagerSettings
     from petrosa.datamanager.storage.urls import UnsupportedDatabaseURL, async_url
-    from petrosa.webauth import is_loopback
 
     configure_logging(log_level)
     try:
@@ -39,26 +38,19 @@ def serve(
         raise usage_error(str(error).splitlines()[0]) from None
     bind_host = host or settings.host
     bind_port = port or settings.port
-    insecure = not settings.auth_enabled and not is_loopback(bind_host)
-    if insecure and not settings.allow_insecure_bind:
-        raise usage_error(
-            f"refusing to serve on {bind_host} without tokens: set DATA_MANAGER_WRITE_TOKENS"
-            " (and DATA_MANAGER_READ_TOKENS), or DATA_MANAGER_ALLOW_INSECURE_BIND=1"
-        )
+    refuse_open_bind(
+        bind_host,
+        auth_enabled=settings.auth_enabled,
+        allow_insecure_bind=settings.allow_insecure_bind,
+        env_prefix="DATA_MANAGER",
+    )
     if settings.migrate_on_start:
         # Here rather than in the app's start-up: a migration that cannot run (the lock held
         # elsewhere, the database down) ends the command with one line and exit 2, as
         # ``migrate`` does, instead of a start-up traceback and uvicorn's exit 3.
         _migrate_or_exit(settings)
         settings = settings.model_copy(update={"migrate_on_start": False})
-    uvicorn.run(
-        create_app(settings),
-        host=bind_host,
-        port=bind_port,
-        log_level=log_level,
-        access_log=False,
-        log_config=None,
-    )
+    run_app(create_app(settings), host=bind_host, port=bind_port, log_level=log_level)
 
 
 @app.command()

@@ -23,9 +23,9 @@ def serve(
     log_level: Annotated[str, typer.Option(help="Log level")] = "info",
 ) -> None:
     """Own symbols through coordination leases, evaluate their streams, publish signals."""
-    import uvicorn
     from pydantic import ValidationError
 
+    from petrosa.cli.serving import first_field_error, run_app
     from petrosa.realtime.service.api import create_app
     from petrosa.realtime.service.settings import RealtimeSettings
 
@@ -36,14 +36,6 @@ def serve(
     try:
         settings = RealtimeSettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise usage_error(f"{where}: {first['msg']}") from None
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=log_level,
-        access_log=False,
-        log_config=None,
-    )
+        raise usage_error(first_field_error(error)) from None
+    app_ = create_app(settings)
+    run_app(app_, host=host or settings.host, port=port or settings.port, log_level=log_level)

@@ -26,9 +26,9 @@ def serve(
     log_level: Annotated[str, typer.Option(help="Log level")] = "info",
 ) -> None:
     """Stream Binance's market data into NATS; health and metrics over HTTP."""
-    import uvicorn
     from pydantic import ValidationError
 
+    from petrosa.cli.serving import first_field_error, run_app
     from petrosa.socketclient.api import create_app
     from petrosa.socketclient.plan import PlanError, build_plan
     from petrosa.socketclient.settings import SocketClientSettings
@@ -42,20 +42,12 @@ def serve(
     try:
         settings = SocketClientSettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise usage_error(f"{where}: {first['msg']}") from None
+        raise usage_error(first_field_error(error)) from None
     try:
         plan = build_plan(
             settings.markets, settings.symbols, settings.streams, books=settings.books
         )
     except PlanError as error:
         raise usage_error(str(error)) from None
-    uvicorn.run(
-        create_app(settings, plan),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=log_level,
-        access_log=False,
-        log_config=None,
-    )
+    app_ = create_app(settings, plan)
+    run_app(app_, host=host or settings.host, port=port or settings.port, log_level=log_level)

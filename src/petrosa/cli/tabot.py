@@ -82,13 +82,13 @@ def serve(
 ) -> None:
     """Serve the TA bot: triggers from NATS (NATS_URL), candles and configuration from the
     Data Manager (DATA_MANAGER_URL), signals to signals.trading; health and metrics on HTTP."""
-    import uvicorn
     from pydantic import ValidationError
 
     from petrosa.cli.errors import usage_error
     from petrosa.cli.logs import configure_logging
+    from petrosa.cli.serving import refuse_open_bind, run_app
     from petrosa.tabot.service import TabotSettings, create_app
-    from petrosa.webauth import BearerTokens, is_loopback
+    from petrosa.webauth import BearerTokens
 
     configure_logging(log_level)
     try:
@@ -97,18 +97,12 @@ def serve(
         raise usage_error(str(error).splitlines()[0]) from None
     bind_host = host or settings.host
     tokens = BearerTokens.from_settings(settings.read_tokens, settings.write_tokens)
-    if not tokens.enabled and not is_loopback(bind_host) and not settings.allow_insecure_bind:
-        raise usage_error(
-            f"refusing to serve on {bind_host} without tokens: set TABOT_WRITE_TOKENS"
-            " (and TABOT_READ_TOKENS), or TABOT_ALLOW_INSECURE_BIND=1"
-        )
-    # uvicorn stops on SIGINT/SIGTERM by running the app's shutdown: consumers stop
-    # fetching (messages in hand are redelivered), NATS and the client are closed.
-    uvicorn.run(
-        create_app(settings),
-        host=bind_host,
-        port=port or settings.port,
-        log_level=log_level,
-        access_log=False,
-        log_config=None,
+    refuse_open_bind(
+        bind_host,
+        auth_enabled=tokens.enabled,
+        allow_insecure_bind=settings.allow_insecure_bind,
+        env_prefix="TABOT",
     )
+    # On SIGINT/SIGTERM the app's shutdown runs: consumers stop fetching (messages in hand
+    # are redelivered), NATS and the client are closed.
+    run_app(create_app(settings), host=bind_host, port=port or settings.port, log_level=log_level)

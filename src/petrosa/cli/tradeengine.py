@@ -19,12 +19,12 @@ def serve(
     log_level: Annotated[str, typer.Option(help="Log level")] = "info",
 ) -> None:
     """Serve the engine: HTTP ingress and API, plus the NATS consumer when NATS_URL is set."""
-    import uvicorn
     from pydantic import ValidationError
 
+    from petrosa.cli.serving import refuse_open_bind, run_app
     from petrosa.tradeengine.api import create_app
     from petrosa.tradeengine.settings import TradeEngineSettings
-    from petrosa.webauth import BearerTokens, is_loopback
+    from petrosa.webauth import BearerTokens
 
     configure_logging(log_level)
     try:
@@ -33,19 +33,13 @@ def serve(
         raise usage_error(str(error).splitlines()[0]) from None
     bind_host = host or settings.host
     tokens = BearerTokens.from_settings(settings.read_tokens, settings.write_tokens)
-    if not tokens.enabled and not is_loopback(bind_host) and not settings.allow_insecure_bind:
-        raise usage_error(
-            f"refusing to serve on {bind_host} without tokens: set TRADEENGINE_WRITE_TOKENS"
-            " (and TRADEENGINE_READ_TOKENS), or TRADEENGINE_ALLOW_INSECURE_BIND=1"
-        )
-    uvicorn.run(
-        create_app(settings),
-        host=bind_host,
-        port=port or settings.port,
-        log_level=log_level,
-        access_log=False,
-        log_config=None,
+    refuse_open_bind(
+        bind_host,
+        auth_enabled=tokens.enabled,
+        allow_insecure_bind=settings.allow_insecure_bind,
+        env_prefix="TRADEENGINE",
     )
+    run_app(create_app(settings), host=bind_host, port=port or settings.port, log_level=log_level)
 
 
 @app.command("dead-letters")
